@@ -30,8 +30,15 @@ pub fn services() -> &'static Services {
     }
 }
 
+/// `.services/env` of the checkout the tests run in, found at run time by walking up from the
+/// working directory (cargo and nextest run tests from the package's folder). A path baked in at
+/// compile time would point at another checkout when clones share one target directory.
 fn env_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.services/env")
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    cwd.ancestors()
+        .map(|dir| dir.join(".services/env"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| cwd.join(".services/env"))
 }
 
 fn load() -> Result<Services, String> {
