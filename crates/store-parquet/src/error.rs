@@ -1,0 +1,50 @@
+//! The one error type of `store-parquet`.
+
+use std::path::PathBuf;
+
+/// What can go wrong with the Parquet directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParquetError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A Parquet file is unreadable or corrupt.
+    #[error("{path} is not a readable Parquet file: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+
+    /// The manifest is missing or malformed.
+    #[error("manifest {path}: {detail}")]
+    Manifest { path: PathBuf, detail: String },
+
+    /// A file does not match its manifest entry.
+    #[error("{path} does not match manifest.json: {detail}; re-run the export")]
+    Mismatch { path: PathBuf, detail: String },
+
+    /// The table has no file in the directory.
+    #[error("no Parquet file for table {table:?} in {dir} (manifest lists: {known})")]
+    NotFound { table: String, dir: PathBuf, known: String },
+
+    /// Writing Parquet failed.
+    #[error("writing {path}: {detail}")]
+    Write { path: PathBuf, detail: String },
+}
+
+impl From<ParquetError> for migrate_core::CoreError {
+    fn from(e: ParquetError) -> Self {
+        match e {
+            ParquetError::NotFound { table, dir, .. } => {
+                migrate_core::CoreError::TableNotFound { table, store: dir.display().to_string() }
+            }
+            other => migrate_core::CoreError::Store { store: "parquet".into(), source: Box::new(other) },
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ParquetError> = std::result::Result<T, E>;
