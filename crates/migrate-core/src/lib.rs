@@ -35,5 +35,6 @@ pub use error::{CoreError, Result};
 pub use fingerprint::Fingerprint;
 pub use memory::MemoryTables;
 pub use table::{
-    BatchSender, BatchStream, IfExists, TableLoad, TableSink, TableSource, blocking_batches, copy_table,
+    BatchSender, BatchStream, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
+    copy_table,
 };

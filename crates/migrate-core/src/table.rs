@@ -65,6 +65,17 @@ pub enum IfExists {
     Fail,
 }
 
+/// Per-table hints for SQL targets, from the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableHints {
+    /// Primary key columns, applied after loading.
+    pub primary_key: Vec<String>,
+    /// Indexes to create after loading, each a list of columns.
+    pub indexes: Vec<Vec<String>>,
+    /// Column name → target SQL type, overriding the default mapping.
+    pub column_types: std::collections::BTreeMap<String, String>,
+}
+
 /// Something tables can be written to.
 #[async_trait]
 pub trait TableSink: Send + Sync {

@@ -1,0 +1,272 @@
+//! Arrow columns to the values SQLite stores, and back, vectorised with Arrow's casts.
+//! Casts run with `safe: false`: a value that does not convert is an error, never a NULL.
+
+use crate::types::Storage;
+use arrow::array::*;
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, Field, IntervalMonthDayNano, IntervalUnit, Schema, TimeUnit};
+use arrow::error::ArrowError;
+use std::sync::Arc;
+
+const STRICT: CastOptions<'static> =
+    CastOptions { safe: false, format_options: arrow::util::display::FormatOptions::new() };
+
+fn strict_cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    cast_with_options(a, to, &STRICT)
+}
+
+/// A column ready to bind: one of the four value kinds SQLite has.
+#[derive(Debug)]
+pub(crate) enum Bindable {
+    Integer(Int64Array),
+    Real(Float64Array),
+    Text(StringArray),
+    Blob(BinaryArray),
+    Null,
+}
+
+/// Why a value cannot be stored; the caller adds table and column.
+#[derive(Debug)]
+pub(crate) struct ValueProblem {
+    pub why: String,
+    pub fix: &'static str,
+}
+
+impl From<ArrowError> for ValueProblem {
+    fn from(e: ArrowError) -> Self {
+        ValueProblem { why: format!("a value does not convert ({e})"), fix: "TEXT" }
+    }
+}
+
+/// Converts a column for binding according to its planned storage.
+pub(crate) fn to_bindable(col: &ArrayRef, storage: Storage) -> Result<Bindable, ValueProblem> {
+    Ok(match storage {
+        Storage::Null => Bindable::Null,
+        Storage::Integer => Bindable::Integer(strict_cast(col, &DataType::Int64)?.as_primitive().clone()),
+        Storage::UnsignedInteger => {
+            let ints = col.as_primitive::<arrow::datatypes::UInt64Type>();
+            if let Some(v) = ints.iter().flatten().find(|v| *v > i64::MAX as u64) {
+                return Err(ValueProblem {
+                    why: format!("the value {v} is above SQLite's largest INTEGER (2^63-1)"),
+                    fix: "TEXT",
+                });
+            }
+            Bindable::Integer(strict_cast(col, &DataType::Int64)?.as_primitive().clone())
+        }
+        Storage::Real => {
+            let reals: Float64Array = strict_cast(col, &DataType::Float64)?.as_primitive().clone();
+            if reals.iter().flatten().any(f64::is_nan) {
+                return Err(ValueProblem {
+                    why: "NaN would be stored as NULL by SQLite".into(),
+                    fix: "TEXT",
+                });
+            }
+            Bindable::Real(reals)
+        }
+        Storage::DecimalAsReal => {
+            Bindable::Real(strict_cast(col, &DataType::Float64)?.as_primitive().clone())
+        }
+        Storage::Text => Bindable::Text(match col.data_type() {
+            DataType::Timestamp(unit, Some(_)) => zoned_to_text(col, *unit)?,
+            _ => strict_cast(col, &DataType::Utf8)?.as_string::<i32>().clone(),
+        }),
+        Storage::IntervalText => Bindable::Text(interval_text(col)?),
+        Storage::Json => Bindable::Text(to_json_text(col)?),
+        Storage::Blob => Bindable::Blob(strict_cast(col, &DataType::Binary)?.as_binary::<i32>().clone()),
+    })
+}
+
+/// The same values under another type of the same layout (no conversion of the values).
+fn retype(col: &ArrayRef, to: DataType) -> Result<ArrayRef, ArrowError> {
+    Ok(make_array(col.to_data().into_builder().data_type(to).build()?))
+}
+
+/// A zoned timestamp holds a UTC instant: written as `…Z` text, whatever the zone's name
+/// (named zones would need the tz database, offsets do not).
+fn zoned_to_text(col: &ArrayRef, unit: TimeUnit) -> Result<StringArray, ArrowError> {
+    let naive = strict_cast(&retype(col, DataType::Timestamp(unit, None))?, &DataType::Utf8)?;
+    Ok(naive.as_string::<i32>().iter().map(|v| v.map(|t| format!("{t}Z"))).collect())
+}
+
+fn zoned_from_text(text: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    let DataType::Timestamp(unit, Some(_)) = to else {
+        return strict_cast(text, to);
+    };
+    let naive: StringArray = text.iter().map(|v| v.map(|t| t.strip_suffix('Z').unwrap_or(t))).collect();
+    retype(&strict_cast(&naive, &DataType::Timestamp(*unit, None))?, to.clone())
+}
+
+fn interval_text(col: &ArrayRef) -> Result<StringArray, ArrowError> {
+    let mdn = strict_cast(col, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+    let mdn = mdn.as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>();
+    Ok(mdn.iter().map(|v| v.map(|v| format!("{} {} {}", v.months, v.days, v.nanoseconds))).collect())
+}
+
+fn parse_interval(text: &str) -> Option<IntervalMonthDayNano> {
+    let mut parts = text.split(' ');
+    let months = parts.next()?.parse().ok()?;
+    let days = parts.next()?.parse().ok()?;
+    let nanoseconds = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some(IntervalMonthDayNano { months, days, nanoseconds })
+}
+
+/// Each value of a nested column as JSON text (NULL stays NULL).
+fn to_json_text(col: &ArrayRef) -> Result<StringArray, ArrowError> {
+    let schema = Arc::new(Schema::new(vec![Field::new("v", col.data_type().clone(), true)]));
+    let batch = RecordBatch::try_new(schema, vec![col.clone()])?;
+    let mut out = Vec::new();
+    {
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut out);
+        writer.write(&batch)?;
+        writer.finish()?;
+    }
+    let text = String::from_utf8(out).map_err(|e| ArrowError::JsonError(e.to_string()))?;
+    let values: Vec<Option<&str>> = text
+        .lines()
+        .map(|line| line.strip_prefix("{\"v\":").and_then(|rest| rest.strip_suffix('}')))
+        .collect();
+    if values.len() != col.len() {
+        return Err(ArrowError::JsonError(format!("expected {} JSON rows, got {}", col.len(), values.len())));
+    }
+    Ok(values.into_iter().collect())
+}
+
+fn from_json_text(text: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    let field = Arc::new(Field::new("v", to.clone(), true));
+    let schema = Arc::new(Schema::new(vec![field]));
+    let mut lines = String::with_capacity(text.len() * 16);
+    for v in text.iter() {
+        match v {
+            Some(json) => {
+                lines.push_str("{\"v\":");
+                lines.push_str(json);
+                lines.push_str("}\n");
+            }
+            None => lines.push_str("{}\n"),
+        }
+    }
+    let mut reader =
+        arrow::json::ReaderBuilder::new(schema).with_batch_size(text.len().max(1)).build(lines.as_bytes())?;
+    match reader.next() {
+        Some(batch) => Ok(batch?.column(0).clone()),
+        None => Ok(arrow::array::new_empty_array(to)),
+    }
+}
+
+/// Raw columns read from SQLite, one per planned storage kind.
+pub(crate) enum RawColumn {
+    Integer(Int64Builder),
+    Real(Float64Builder),
+    Text(StringBuilder),
+    Blob(BinaryBuilder),
+}
+
+impl RawColumn {
+    pub fn for_storage(storage: Storage) -> RawColumn {
+        match storage {
+            Storage::Integer | Storage::UnsignedInteger => RawColumn::Integer(Int64Builder::new()),
+            Storage::Real | Storage::DecimalAsReal => RawColumn::Real(Float64Builder::new()),
+            Storage::Text | Storage::IntervalText | Storage::Json | Storage::Null => {
+                RawColumn::Text(StringBuilder::new())
+            }
+            Storage::Blob => RawColumn::Blob(BinaryBuilder::new()),
+        }
+    }
+
+    /// Appends one SQLite value; a value of another kind than planned is an error.
+    pub fn push(&mut self, v: rusqlite::types::ValueRef<'_>) -> Result<(), String> {
+        use rusqlite::types::ValueRef as V;
+        match (self, v) {
+            (RawColumn::Integer(b), V::Null) => b.append_null(),
+            (RawColumn::Real(b), V::Null) => b.append_null(),
+            (RawColumn::Text(b), V::Null) => b.append_null(),
+            (RawColumn::Blob(b), V::Null) => b.append_null(),
+            (RawColumn::Integer(b), V::Integer(i)) => b.append_value(i),
+            (RawColumn::Real(b), V::Real(f)) => b.append_value(f),
+            (RawColumn::Real(b), V::Integer(i)) => b.append_value(i as f64),
+            (RawColumn::Text(b), V::Text(t)) => {
+                b.append_value(std::str::from_utf8(t).map_err(|e| e.to_string())?)
+            }
+            (RawColumn::Blob(b), V::Blob(x)) => b.append_value(x),
+            (_, other) => return Err(format!("unexpected SQLite {:?} value", other.data_type())),
+        }
+        Ok(())
+    }
+
+    /// The column as Arrow data of type `to` (dictionaries come back as their value type).
+    pub fn finish(self, storage: Storage, to: &DataType) -> Result<ArrayRef, ArrowError> {
+        let to = value_type(to);
+        let raw: ArrayRef = match self {
+            RawColumn::Integer(mut b) => Arc::new(b.finish()),
+            RawColumn::Real(mut b) => Arc::new(b.finish()),
+            RawColumn::Text(mut b) => Arc::new(b.finish()),
+            RawColumn::Blob(mut b) => Arc::new(b.finish()),
+        };
+        match storage {
+            Storage::Null => Ok(arrow::array::new_null_array(&to, raw.len())),
+            Storage::Json => from_json_text(raw.as_string::<i32>(), &to),
+            Storage::IntervalText => {
+                let text = raw.as_string::<i32>();
+                let parsed: Result<IntervalMonthDayNanoArray, ArrowError> = text
+                    .iter()
+                    .map(|v| match v {
+                        None => Ok(None),
+                        Some(s) => parse_interval(s).map(Some).ok_or_else(|| {
+                            ArrowError::CastError(format!("{s:?} is not an interval written by migrate"))
+                        }),
+                    })
+                    .collect();
+                strict_cast(&parsed?, &to)
+            }
+            Storage::Text if matches!(to, DataType::Timestamp(_, Some(_))) => {
+                zoned_from_text(raw.as_string::<i32>(), &to)
+            }
+            _ => strict_cast(&raw, &to),
+        }
+    }
+}
+
+/// What a column reads back as: dictionaries as their values (equal for fingerprints).
+pub fn value_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::Dictionary(_, v) => v.as_ref().clone(),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_round_trip() {
+        let v = IntervalMonthDayNano { months: 14, days: -3, nanoseconds: 1_000_000_007 };
+        let text = format!("{} {} {}", v.months, v.days, v.nanoseconds);
+        assert_eq!(parse_interval(&text), Some(v));
+        assert_eq!(parse_interval("1 2"), None);
+        assert_eq!(parse_interval("1 2 3 4"), None);
+    }
+
+    #[test]
+    fn json_round_trip_of_lists() {
+        let list: ArrayRef =
+            Arc::new(ListArray::from_iter_primitive::<arrow::datatypes::Int32Type, _, _>(vec![
+                Some(vec![Some(1), None, Some(3)]),
+                None,
+                Some(vec![]),
+            ]));
+        let text = to_json_text(&list).unwrap();
+        assert_eq!(text.value(0), "[1,null,3]");
+        assert!(text.is_null(1));
+        let back = from_json_text(&text, list.data_type()).unwrap();
+        assert_eq!(back.as_ref(), list.as_ref());
+    }
+
+    #[test]
+    fn nan_and_big_unsigned_are_refused() {
+        let nan: ArrayRef = Arc::new(Float64Array::from(vec![1.0, f64::NAN]));
+        assert!(to_bindable(&nan, Storage::Real).unwrap_err().why.contains("NaN"));
+        let big: ArrayRef = Arc::new(UInt64Array::from(vec![u64::MAX]));
+        assert!(to_bindable(&big, Storage::UnsignedInteger).unwrap_err().why.contains("2^63-1"));
+    }
+}

@@ -1,0 +1,57 @@
+//! The one error type of `store-sqlite`.
+
+use std::path::PathBuf;
+
+/// What can go wrong with the SQLite target.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqliteError {
+    /// The database file could not be opened.
+    #[error("cannot open SQLite database {path}: {detail}")]
+    Open { path: PathBuf, detail: String },
+
+    /// A statement failed.
+    #[error("SQLite {path}, table {table}: {detail}")]
+    Sql { path: PathBuf, table: String, detail: String },
+
+    /// A column type has no lossless SQLite form.
+    #[error(
+        "table {table}, column {column}: {data_type} cannot be stored in SQLite ({why}); \
+         fix: set table_options.{table}.column_types.{column} to {fix} in the config"
+    )]
+    Unsupported { table: String, column: String, data_type: String, why: String, fix: String },
+
+    /// A value cannot be stored without loss (the load was rolled back).
+    #[error(
+        "table {table}, column {column}: {why}; nothing was written. \
+         Fix: set table_options.{table}.column_types.{column} to {fix} in the config"
+    )]
+    Value { table: String, column: String, why: String, fix: String },
+
+    /// A stored value does not read back as the expected type.
+    #[error("table {table}, column {column}: cannot read back: {detail}")]
+    Decode { table: String, column: String, detail: String },
+
+    /// A type override names a column the table does not have.
+    #[error("table_options.{table}.column_types names column {column:?}, which {table} does not have")]
+    UnknownColumn { table: String, column: String },
+
+    /// The table does not exist.
+    #[error("table {table:?} does not exist in {path}")]
+    NotFound { table: String, path: PathBuf },
+
+    /// The table exists and the load was asked to fail in that case.
+    #[error("table {table:?} already exists in {path}; use --if-exists replace or append")]
+    Exists { table: String, path: PathBuf },
+
+    /// The load was aborted on request (nothing was written).
+    #[error("the load was aborted; nothing was written")]
+    Aborted,
+
+    /// The writer thread died.
+    #[error("the SQLite writer thread stopped unexpectedly; nothing was written")]
+    Panicked,
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = SqliteError> = std::result::Result<T, E>;
