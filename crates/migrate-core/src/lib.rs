@@ -6,6 +6,7 @@
 //! - [`fingerprint`]: order-independent content fingerprints with one canonical encoding, so
 //!   equal data compares equal across DuckDB, Parquet, SQLite, PostgreSQL and ClickHouse.
 //! - [`memory`]: in-memory tables, the twin every store is tested against.
+//! - [`convert`]: strict Arrow casts and JSON text shared by the SQL stores.
 //!
 //! ```
 //! use migrate_core::{Fingerprint, IfExists, MemoryTables, copy_table};
@@ -26,6 +27,7 @@
 //! # });
 //! ```
 
+pub mod convert;
 pub mod error;
 pub mod fingerprint;
 pub mod memory;

@@ -3,17 +3,11 @@
 
 use crate::types::Storage;
 use arrow::array::*;
-use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Field, IntervalMonthDayNano, IntervalUnit, Schema, TimeUnit};
+use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit, TimeUnit};
 use arrow::error::ArrowError;
 use std::sync::Arc;
 
-const STRICT: CastOptions<'static> =
-    CastOptions { safe: false, format_options: arrow::util::display::FormatOptions::new() };
-
-fn strict_cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef, ArrowError> {
-    cast_with_options(a, to, &STRICT)
-}
+use migrate_core::convert::{from_json_text, retype, strict_cast, to_json_text, value_type};
 
 /// A column ready to bind: one of the four value kinds SQLite has.
 #[derive(Debug)]
@@ -76,11 +70,6 @@ pub(crate) fn to_bindable(col: &ArrayRef, storage: Storage) -> Result<Bindable, 
     })
 }
 
-/// The same values under another type of the same layout (no conversion of the values).
-fn retype(col: &ArrayRef, to: DataType) -> Result<ArrayRef, ArrowError> {
-    Ok(make_array(col.to_data().into_builder().data_type(to).build()?))
-}
-
 /// A zoned timestamp holds a UTC instant: written as `…Z` text, whatever the zone's name
 /// (named zones would need the tz database, offsets do not).
 fn zoned_to_text(col: &ArrayRef, unit: TimeUnit) -> Result<StringArray, ArrowError> {
@@ -108,49 +97,6 @@ fn parse_interval(text: &str) -> Option<IntervalMonthDayNano> {
     let days = parts.next()?.parse().ok()?;
     let nanoseconds = parts.next()?.parse().ok()?;
     parts.next().is_none().then_some(IntervalMonthDayNano { months, days, nanoseconds })
-}
-
-/// Each value of a nested column as JSON text (NULL stays NULL).
-fn to_json_text(col: &ArrayRef) -> Result<StringArray, ArrowError> {
-    let schema = Arc::new(Schema::new(vec![Field::new("v", col.data_type().clone(), true)]));
-    let batch = RecordBatch::try_new(schema, vec![col.clone()])?;
-    let mut out = Vec::new();
-    {
-        let mut writer = arrow::json::LineDelimitedWriter::new(&mut out);
-        writer.write(&batch)?;
-        writer.finish()?;
-    }
-    let text = String::from_utf8(out).map_err(|e| ArrowError::JsonError(e.to_string()))?;
-    let values: Vec<Option<&str>> = text
-        .lines()
-        .map(|line| line.strip_prefix("{\"v\":").and_then(|rest| rest.strip_suffix('}')))
-        .collect();
-    if values.len() != col.len() {
-        return Err(ArrowError::JsonError(format!("expected {} JSON rows, got {}", col.len(), values.len())));
-    }
-    Ok(values.into_iter().collect())
-}
-
-fn from_json_text(text: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowError> {
-    let field = Arc::new(Field::new("v", to.clone(), true));
-    let schema = Arc::new(Schema::new(vec![field]));
-    let mut lines = String::with_capacity(text.len() * 16);
-    for v in text.iter() {
-        match v {
-            Some(json) => {
-                lines.push_str("{\"v\":");
-                lines.push_str(json);
-                lines.push_str("}\n");
-            }
-            None => lines.push_str("{}\n"),
-        }
-    }
-    let mut reader =
-        arrow::json::ReaderBuilder::new(schema).with_batch_size(text.len().max(1)).build(lines.as_bytes())?;
-    match reader.next() {
-        Some(batch) => Ok(batch?.column(0).clone()),
-        None => Ok(arrow::array::new_empty_array(to)),
-    }
 }
 
 /// Raw columns read from SQLite, one per planned storage kind.
@@ -226,14 +172,6 @@ impl RawColumn {
     }
 }
 
-/// What a column reads back as: dictionaries as their values (equal for fingerprints).
-pub fn value_type(dt: &DataType) -> DataType {
-    match dt {
-        DataType::Dictionary(_, v) => v.as_ref().clone(),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,21 +183,6 @@ mod tests {
         assert_eq!(parse_interval(&text), Some(v));
         assert_eq!(parse_interval("1 2"), None);
         assert_eq!(parse_interval("1 2 3 4"), None);
-    }
-
-    #[test]
-    fn json_round_trip_of_lists() {
-        let list: ArrayRef =
-            Arc::new(ListArray::from_iter_primitive::<arrow::datatypes::Int32Type, _, _>(vec![
-                Some(vec![Some(1), None, Some(3)]),
-                None,
-                Some(vec![]),
-            ]));
-        let text = to_json_text(&list).unwrap();
-        assert_eq!(text.value(0), "[1,null,3]");
-        assert!(text.is_null(1));
-        let back = from_json_text(&text, list.data_type()).unwrap();
-        assert_eq!(back.as_ref(), list.as_ref());
     }
 
     #[test]

@@ -13,6 +13,5 @@ mod error;
 mod store;
 pub mod types;
 
-pub use convert::value_type;
 pub use error::{Result, SqliteError};
 pub use store::SqliteStore;

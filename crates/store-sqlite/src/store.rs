@@ -1,11 +1,12 @@
 //! The SQLite database file: table sink (one transaction per table) and table source.
 
-use crate::convert::{Bindable, RawColumn, to_bindable, value_type};
+use crate::convert::{Bindable, RawColumn, to_bindable};
 use crate::error::{Result, SqliteError};
 use crate::types::{ColumnPlan, plan_column, quote_ident};
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
+use migrate_core::convert::value_type;
 use migrate_core::{
     BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
 };

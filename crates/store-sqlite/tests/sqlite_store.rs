@@ -101,7 +101,8 @@ async fn every_supported_type_round_trips_exactly() {
     let joined = arrow::compute::concat_batches(&back[0].schema(), &back).unwrap();
     for (i, field) in data.schema().fields().iter().enumerate() {
         let want =
-            arrow::compute::cast(data.column(i), &store_sqlite::value_type(field.data_type())).unwrap();
+            arrow::compute::cast(data.column(i), &migrate_core::convert::value_type(field.data_type()))
+                .unwrap();
         assert_eq!(joined.column(i).as_ref(), want.as_ref(), "column {}", field.name());
     }
     let declared: BTreeMap<String, String> =

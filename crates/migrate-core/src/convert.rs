@@ -1,0 +1,118 @@
+//! Arrow conversions shared by the SQL stores. Casts are strict: a value that does not convert
+//! is an error, never a NULL.
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, make_array};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::error::ArrowError;
+use std::sync::Arc;
+
+const STRICT: CastOptions<'static> =
+    CastOptions { safe: false, format_options: arrow::util::display::FormatOptions::new() };
+
+/// Casts `a` to `to`, failing on any value that does not convert (Arrow's default turns those
+/// into NULLs).
+pub fn strict_cast(a: &dyn Array, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    cast_with_options(a, to, &STRICT)
+}
+
+/// The same values under another type of the same physical layout, e.g. a zoned timestamp as a
+/// naive one: the numbers are kept, only the type changes.
+pub fn retype(a: &ArrayRef, to: DataType) -> Result<ArrayRef, ArrowError> {
+    Ok(make_array(a.to_data().into_builder().data_type(to).build()?))
+}
+
+/// Each value of `col` as JSON text; NULL stays NULL.
+pub fn to_json_text(col: &ArrayRef) -> Result<StringArray, ArrowError> {
+    let schema = Arc::new(Schema::new(vec![Field::new("v", col.data_type().clone(), true)]));
+    let batch = RecordBatch::try_new(schema, vec![col.clone()])?;
+    let mut out = Vec::new();
+    {
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut out);
+        writer.write(&batch)?;
+        writer.finish()?;
+    }
+    let text = String::from_utf8(out).map_err(|e| ArrowError::JsonError(e.to_string()))?;
+    let values: Vec<Option<&str>> = text
+        .lines()
+        .map(|line| line.strip_prefix("{\"v\":").and_then(|rest| rest.strip_suffix('}')))
+        .collect();
+    if values.len() != col.len() {
+        return Err(ArrowError::JsonError(format!("expected {} JSON rows, got {}", col.len(), values.len())));
+    }
+    Ok(values.into_iter().collect())
+}
+
+/// Parses JSON text written by [`to_json_text`] back into values of type `to`.
+pub fn from_json_text(text: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    let schema = Arc::new(Schema::new(vec![Field::new("v", to.clone(), true)]));
+    let mut lines = String::with_capacity(text.len() * 16);
+    for v in text.iter() {
+        match v {
+            Some(json) => {
+                lines.push_str("{\"v\":");
+                lines.push_str(json);
+                lines.push_str("}\n");
+            }
+            None => lines.push_str("{}\n"),
+        }
+    }
+    let mut reader =
+        arrow::json::ReaderBuilder::new(schema).with_batch_size(text.len().max(1)).build(lines.as_bytes())?;
+    match reader.next() {
+        Some(batch) => Ok(batch?.column(0).clone()),
+        None => Ok(arrow::array::new_empty_array(to)),
+    }
+}
+
+/// What a column reads back as from a SQL target: dictionaries as their values (which
+/// fingerprint the same).
+pub fn value_type(dt: &DataType) -> DataType {
+    match dt {
+        DataType::Dictionary(_, v) => v.as_ref().clone(),
+        other => other.clone(),
+    }
+}
+
+/// Whether any string of `a` (a Utf8 array) contains a NUL character.
+pub fn has_nul(a: &StringArray) -> bool {
+    a.iter().flatten().any(|s| s.contains('\0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{AsArray, Int32Array, ListArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{Int32Type, TimeUnit};
+
+    #[test]
+    fn json_round_trip_of_lists() {
+        let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1), None, Some(3)]),
+            None,
+            Some(vec![]),
+        ]));
+        let text = to_json_text(&list).unwrap();
+        assert_eq!(text.value(0), "[1,null,3]");
+        assert!(text.is_null(1));
+        assert_eq!(from_json_text(&text, list.data_type()).unwrap().as_ref(), list.as_ref());
+    }
+
+    #[test]
+    fn strict_cast_refuses_instead_of_nulling() {
+        let text: ArrayRef = Arc::new(StringArray::from(vec!["1", "x"]));
+        assert!(strict_cast(&text, &DataType::Int32).is_err());
+        let ok: ArrayRef = Arc::new(StringArray::from(vec!["1", "2"]));
+        assert_eq!(
+            strict_cast(&ok, &DataType::Int32).unwrap().as_ref(),
+            &Int32Array::from(vec![1, 2]) as &dyn Array
+        );
+    }
+
+    #[test]
+    fn retype_keeps_the_numbers() {
+        let zoned: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![5]).with_timezone("UTC"));
+        let naive = retype(&zoned, DataType::Timestamp(TimeUnit::Microsecond, None)).unwrap();
+        assert_eq!(naive.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(0), 5);
+    }
+}
