@@ -1,0 +1,469 @@
+//! PostgreSQL as a table sink (binary COPY into a staging table, swapped in one transaction)
+//! and, for verification, a source (binary COPY out, decoded to the expected Arrow types).
+
+use crate::decode::{Raw, Reader};
+use crate::encode::{HEADER, Prepared, TRAILER, prepare};
+use crate::error::{PgError, Result};
+use crate::types::{ColumnPlan, plan_column, quote_ident};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use migrate_core::convert::value_type;
+use migrate_core::{BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgCopyIn, PgPool, PgPoolCopyExt, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Postgres};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Bytes of encoded rows sent to the server at once.
+const SEND_CHUNK: usize = 4 << 20;
+
+/// A PostgreSQL database as a migration target and, for verification, a source.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    label: String,
+    hints: Arc<BTreeMap<String, TableHints>>,
+}
+
+impl PostgresStore {
+    /// Connects (the first connection is opened now, so a wrong host or password fails here).
+    /// `label` names the database in messages and must not hold a password.
+    pub async fn connect(options: PgConnectOptions, label: impl Into<String>) -> Result<Self> {
+        let label = label.into();
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
+        Ok(Self { pool, label, hints: Arc::new(BTreeMap::new()) })
+    }
+
+    /// Per-table keys, indexes and column type overrides.
+    pub fn with_hints(mut self, hints: BTreeMap<String, TableHints>) -> Self {
+        self.hints = Arc::new(hints);
+        self
+    }
+
+    /// The connection pool, for callers that run their own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The server's version string.
+    pub async fn server_version(&self) -> Result<String> {
+        sqlx::query_scalar("SHOW server_version").fetch_one(&self.pool).await.map_err(|e| self.sql_err("", e))
+    }
+
+    fn hints(&self, table: &str) -> TableHints {
+        self.hints.get(table).cloned().unwrap_or_default()
+    }
+
+    fn sql_err(&self, table: &str, e: sqlx::Error) -> PgError {
+        PgError::Sql { target: self.label.clone(), table: table.to_string(), detail: e.to_string() }
+    }
+
+    /// How `table` would be stored, or the first column that cannot be stored without loss.
+    pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
+        let hints = self.hints(table);
+        if let Some(unknown) = hints.column_types.keys().find(|c| schema.field_with_name(c).is_err()) {
+            return Err(PgError::UnknownColumn { table: table.into(), column: unknown.clone() });
+        }
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                plan_column(f, hints.column_types.get(f.name()).map(String::as_str)).map_err(|u| {
+                    PgError::Unsupported {
+                        table: table.into(),
+                        column: f.name().clone(),
+                        data_type: f.data_type().to_string(),
+                        why: u.why,
+                        fix: u.fix,
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `table` exists in the search path.
+    pub async fn table_exists(&self, table: &str) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(quote_ident(table))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.sql_err(table, e))?;
+        Ok(found.is_some())
+    }
+
+    /// Exact row count.
+    pub async fn row_count(&self, table: &str) -> Result<u64> {
+        if !self.table_exists(table).await? {
+            return Err(PgError::NotFound { table: table.into(), target: self.label.clone() });
+        }
+        let n: i64 =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", quote_ident(table))))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.sql_err(table, e))?;
+        Ok(n as u64)
+    }
+
+    /// Streams `table` as Arrow data of `expected` (normally the source's schema), so that equal
+    /// data fingerprints equal. Dictionaries come back as their value type.
+    pub async fn scan_as(&self, table: &str, expected: SchemaRef, batch_size: usize) -> Result<BatchStream> {
+        if !self.table_exists(table).await? {
+            return Err(PgError::NotFound { table: table.into(), target: self.label.clone() });
+        }
+        let plans = self.plan(table, &expected)?;
+        let cols: Vec<String> = plans.iter().map(|p| quote_ident(&p.name)).collect();
+        let sql = format!(
+            "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
+            cols.join(", "),
+            quote_ident(table)
+        );
+        let mut chunks = self.pool.copy_out_raw(&sql).await.map_err(|e| self.sql_err(table, e))?;
+        let out_schema = Arc::new(Schema::new(
+            expected
+                .fields()
+                .iter()
+                .map(|f| Field::new(f.name(), value_type(f.data_type()), true))
+                .collect::<Vec<_>>(),
+        ));
+        let (tx, rx) = tokio::sync::mpsc::channel::<migrate_core::Result<RecordBatch>>(2);
+        let this = self.clone();
+        let table = table.to_string();
+        tokio::spawn(async move {
+            let decode_err =
+                |detail: String| -> CoreError { PgError::Decode { table: table.clone(), detail }.into() };
+            let mut decoder = CopyDecoder::new(plans, expected, out_schema, batch_size.max(1));
+            loop {
+                let chunk = match chunks.try_next().await {
+                    Ok(Some(c)) => c,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = tx.send(Err(this.sql_err(&table, e).into())).await;
+                        return;
+                    }
+                };
+                match decoder.feed(&chunk) {
+                    Ok(batches) => {
+                        for b in batches {
+                            if tx.send(Ok(b)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(decode_err(e.to_string()))).await;
+                        return;
+                    }
+                }
+            }
+            match decoder.finish() {
+                Ok(Some(b)) => {
+                    let _ = tx.send(Ok(b)).await;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(decode_err(e.to_string()))).await;
+                }
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(
+            rx,
+            |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+        )))
+    }
+}
+
+/// Turns the bytes of a binary COPY into record batches, across chunk boundaries.
+struct CopyDecoder {
+    plans: Vec<ColumnPlan>,
+    expected: SchemaRef,
+    out_schema: SchemaRef,
+    batch_size: usize,
+    pending: Vec<u8>,
+    header_seen: bool,
+    raw: Vec<Raw>,
+    rows: usize,
+}
+
+impl CopyDecoder {
+    fn new(plans: Vec<ColumnPlan>, expected: SchemaRef, out_schema: SchemaRef, batch_size: usize) -> Self {
+        let raw = plans.iter().map(|p| Raw::new(&p.encoding)).collect();
+        Self {
+            plans,
+            expected,
+            out_schema,
+            batch_size,
+            pending: Vec::new(),
+            header_seen: false,
+            raw,
+            rows: 0,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<Vec<RecordBatch>, arrow::error::ArrowError> {
+        self.pending.extend_from_slice(chunk);
+        let mut done = Vec::new();
+        let mut consumed = 0;
+        if !self.header_seen {
+            if self.pending.len() < HEADER.len() {
+                return Ok(done);
+            }
+            if !self.pending.starts_with(&HEADER[..11]) {
+                return Err(arrow::error::ArrowError::ParseError("not a binary COPY stream".into()));
+            }
+            let ext = u32::from_be_bytes(self.pending[15..19].try_into().unwrap_or_default()) as usize;
+            if self.pending.len() < 19 + ext {
+                return Ok(done);
+            }
+            consumed = 19 + ext;
+            self.header_seen = true;
+        }
+        loop {
+            let mut r = Reader::new(&self.pending[consumed..]);
+            let Ok(count) = r.i16() else { break };
+            if count == -1 {
+                consumed += 2;
+                break;
+            }
+            // Parse the whole tuple before appending, so a tuple split across chunks waits.
+            let mut fields = Vec::with_capacity(count as usize);
+            let mut complete = true;
+            for _ in 0..count {
+                match r.field() {
+                    Ok(f) => fields.push(f),
+                    Err(_) => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            if !complete {
+                break;
+            }
+            if fields.len() != self.plans.len() {
+                return Err(arrow::error::ArrowError::ParseError(format!(
+                    "tuple has {} fields, expected {}",
+                    fields.len(),
+                    self.plans.len()
+                )));
+            }
+            for ((raw, plan), field) in self.raw.iter_mut().zip(&self.plans).zip(fields) {
+                raw.push(field, &plan.encoding)?;
+            }
+            consumed += r.position();
+            self.rows += 1;
+            if self.rows == self.batch_size {
+                done.push(self.flush()?);
+            }
+        }
+        self.pending.drain(..consumed);
+        Ok(done)
+    }
+
+    fn flush(&mut self) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
+        let raw =
+            std::mem::replace(&mut self.raw, self.plans.iter().map(|p| Raw::new(&p.encoding)).collect());
+        self.rows = 0;
+        let columns = raw
+            .into_iter()
+            .zip(&self.plans)
+            .zip(self.expected.fields())
+            .map(|((r, p), f)| r.finish(&p.encoding, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        RecordBatch::try_new(self.out_schema.clone(), columns)
+    }
+
+    fn finish(mut self) -> std::result::Result<Option<RecordBatch>, arrow::error::ArrowError> {
+        if !self.pending.is_empty() {
+            return Err(arrow::error::ArrowError::ParseError("the COPY stream ended mid-tuple".into()));
+        }
+        if self.rows == 0 { Ok(None) } else { self.flush().map(Some) }
+    }
+}
+
+#[async_trait]
+impl TableSink for PostgresStore {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn begin(
+        &self,
+        table: &str,
+        schema: SchemaRef,
+        if_exists: IfExists,
+    ) -> migrate_core::Result<Box<dyn TableLoad>> {
+        let plans = self.plan(table, &schema)?;
+        let exists = self.table_exists(table).await?;
+        if exists && if_exists == IfExists::Fail {
+            return Err(CoreError::TableExists { table: table.into(), store: self.label.clone() });
+        }
+        let staging = format!("_migrate_staging_{table}");
+        let columns: Vec<String> =
+            plans.iter().map(|p| format!("{} {}", quote_ident(&p.name), p.sql_type)).collect();
+        // A staging table left by a killed run is dropped first; the target is not touched.
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS {s}; CREATE TABLE {s} ({});",
+            columns.join(", "),
+            s = quote_ident(&staging)
+        )))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.sql_err(table, e))?;
+        let copy_sql = format!("COPY {} FROM STDIN (FORMAT binary)", quote_ident(&staging));
+        let mut copy = self.pool.copy_in_raw(&copy_sql).await.map_err(|e| self.sql_err(table, e))?;
+        copy.send(HEADER).await.map_err(|e| self.sql_err(table, e))?;
+        Ok(Box::new(PgLoad {
+            store: self.clone(),
+            table: table.to_string(),
+            staging,
+            plans,
+            exists,
+            if_exists,
+            copy: Some(copy),
+            buffer: Vec::with_capacity(SEND_CHUNK + (1 << 16)),
+        }))
+    }
+}
+
+/// A binary COPY into the staging table; commit swaps it in.
+struct PgLoad {
+    store: PostgresStore,
+    table: String,
+    staging: String,
+    plans: Vec<ColumnPlan>,
+    exists: bool,
+    if_exists: IfExists,
+    copy: Option<PgCopyIn<PoolConnection<Postgres>>>,
+    buffer: Vec<u8>,
+}
+
+impl PgLoad {
+    async fn flush(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let copy = self.copy.as_mut().ok_or(PgError::Finished)?;
+        copy.send(self.buffer.as_slice()).await.map_err(|e| self.store.sql_err(&self.table, e))?;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    async fn drop_staging(&self) -> Result<()> {
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE IF EXISTS {}", quote_ident(&self.staging))))
+            .execute(&self.store.pool)
+            .await
+            .map_err(|e| self.store.sql_err(&self.table, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TableLoad for PgLoad {
+    async fn write(&mut self, batch: RecordBatch) -> migrate_core::Result<()> {
+        let prepared = batch
+            .columns()
+            .iter()
+            .zip(&self.plans)
+            .map(|(col, plan)| {
+                prepare(col, &plan.encoding).map_err(|p| PgError::Value {
+                    table: self.table.clone(),
+                    column: plan.name.clone(),
+                    why: p.why,
+                    fix: p.fix.to_string(),
+                })
+            })
+            .collect::<Result<Vec<Prepared>>>()?;
+        let ncols = (self.plans.len() as i16).to_be_bytes();
+        for row in 0..batch.num_rows() {
+            self.buffer.extend_from_slice(&ncols);
+            for (col, plan) in prepared.iter().zip(&self.plans) {
+                col.write_field(row, &mut self.buffer).map_err(|p| PgError::Value {
+                    table: self.table.clone(),
+                    column: plan.name.clone(),
+                    why: p.why,
+                    fix: p.fix.to_string(),
+                })?;
+            }
+            if self.buffer.len() >= SEND_CHUNK {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> migrate_core::Result<u64> {
+        self.buffer.extend_from_slice(&TRAILER);
+        self.flush().await?;
+        let copy = self.copy.take().ok_or(PgError::Finished)?;
+        let rows = copy.finish().await.map_err(|e| self.store.sql_err(&self.table, e))?;
+        let (s, t) = (quote_ident(&self.staging), quote_ident(&self.table));
+        let swap = if self.exists && self.if_exists == IfExists::Append {
+            format!("INSERT INTO {t} SELECT * FROM {s}; DROP TABLE {s};")
+        } else {
+            let mut sql = format!("DROP TABLE IF EXISTS {t}; ALTER TABLE {s} RENAME TO {t};");
+            for statement in key_statements(&self.table, &self.store.hints(&self.table)) {
+                sql.push_str(&statement);
+                sql.push(';');
+            }
+            sql
+        };
+        // One transaction: readers see the old table or the new one, never a mix.
+        let mut tx = self.store.pool.begin().await.map_err(|e| self.store.sql_err(&self.table, e))?;
+        let swapped = sqlx::raw_sql(AssertSqlSafe(swap)).execute(&mut *tx).await;
+        match swapped {
+            Ok(_) => tx.commit().await.map_err(|e| self.store.sql_err(&self.table, e))?,
+            Err(e) => {
+                let _ = tx.rollback().await;
+                let _ = self.drop_staging().await;
+                return Err(self.store.sql_err(&self.table, e).into());
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn abort(mut self: Box<Self>) -> migrate_core::Result<()> {
+        if let Some(copy) = self.copy.take() {
+            let _ = copy.abort("migrate: load aborted").await;
+        }
+        Ok(self.drop_staging().await?)
+    }
+}
+
+/// `ALTER TABLE … ADD PRIMARY KEY` and `CREATE INDEX` statements for the configured hints.
+fn key_statements(table: &str, hints: &TableHints) -> Vec<String> {
+    let cols = |c: &[String]| c.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    let mut out = Vec::new();
+    if !hints.primary_key.is_empty() {
+        out.push(format!(
+            "ALTER TABLE {} ADD PRIMARY KEY ({})",
+            quote_ident(table),
+            cols(&hints.primary_key)
+        ));
+    }
+    for index in &hints.indexes {
+        out.push(format!(
+            "CREATE INDEX {} ON {} ({})",
+            quote_ident(&format!("idx_{table}_{}", index.join("_"))),
+            quote_ident(table),
+            cols(index)
+        ));
+    }
+    out
+}
+
+impl From<PgError> for CoreError {
+    fn from(e: PgError) -> Self {
+        match e {
+            PgError::NotFound { table, target } => CoreError::TableNotFound { table, store: target },
+            other => CoreError::Store { store: "postgresql".into(), source: Box::new(other) },
+        }
+    }
+}
