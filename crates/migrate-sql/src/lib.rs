@@ -1,0 +1,14 @@
+//! The engine behind the `migrate-sql` tool: DuckDB tables and views exported to Parquet,
+//! imported into PostgreSQL or SQLite, and verified by row counts and content fingerprints.
+//!
+//! - [`config`]: `config.yml` (DuckDB source, views, tables, per-table hints); unknown keys are errors.
+//! - [`target_url`]: where the target URL comes from (`CRYPTO_DB_URL`, the `CRYPTO_DB_*` parts,
+//!   `database.url`), the SQLAlchemy-style URLs users already have, and masking (`****`).
+
+pub mod config;
+pub mod error;
+pub mod target_url;
+
+pub use config::Config;
+pub use error::{Result, SqlError};
+pub use target_url::{Target, UrlSource, mask_url, resolve_url};
