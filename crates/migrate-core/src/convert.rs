@@ -74,6 +74,21 @@ pub fn value_type(dt: &DataType) -> DataType {
     }
 }
 
+/// The type a SQL target's column is read back as for verification: dictionaries as their
+/// values, and decimals widened to `Decimal256` with at least 36 fraction digits, so that a value
+/// the target holds with more digits than the source's scale (an edited row) is read exactly and
+/// compares different instead of being rounded back to the source's value. Fingerprints
+/// normalise decimals, so equal values still compare equal.
+pub fn read_back_type(dt: &DataType) -> DataType {
+    match value_type(dt) {
+        DataType::Decimal32(_, s)
+        | DataType::Decimal64(_, s)
+        | DataType::Decimal128(_, s)
+        | DataType::Decimal256(_, s) => DataType::Decimal256(76, s.max(36)),
+        other => other,
+    }
+}
+
 /// Whether any string of `a` (a Utf8 array) contains a NUL character.
 pub fn has_nul(a: &StringArray) -> bool {
     a.iter().flatten().any(|s| s.contains('\0'))

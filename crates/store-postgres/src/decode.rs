@@ -6,7 +6,7 @@ use arrow::array::*;
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::*;
 use arrow::error::ArrowError;
-use migrate_core::convert::{from_json_text, retype, strict_cast, value_type};
+use migrate_core::convert::{from_json_text, read_back_type, retype, strict_cast};
 use std::sync::Arc;
 
 fn bad(detail: impl Into<String>) -> ArrowError {
@@ -136,7 +136,7 @@ impl Raw {
 
     /// The collected values as Arrow data of type `to` (dictionaries as their values).
     pub fn finish(self, encoding: &Encoding, to: &DataType) -> Result<ArrayRef, ArrowError> {
-        let to = value_type(to);
+        let to = read_back_type(to);
         Ok(match (self, encoding) {
             (Raw::Int(mut x), Encoding::Timestamp) => {
                 let DataType::Timestamp(unit, tz) = &to else { return strict_cast(&x.finish(), &to) };

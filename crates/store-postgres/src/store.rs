@@ -9,7 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use migrate_core::convert::value_type;
+use migrate_core::convert::read_back_type;
 use migrate_core::{BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgCopyIn, PgPool, PgPoolCopyExt, PgPoolOptions};
@@ -130,7 +130,7 @@ impl PostgresStore {
             expected
                 .fields()
                 .iter()
-                .map(|f| Field::new(f.name(), value_type(f.data_type()), true))
+                .map(|f| Field::new(f.name(), read_back_type(f.data_type()), true))
                 .collect::<Vec<_>>(),
         ));
         let (tx, rx) = tokio::sync::mpsc::channel::<migrate_core::Result<RecordBatch>>(2);

@@ -7,7 +7,7 @@ use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit, TimeUnit};
 use arrow::error::ArrowError;
 use std::sync::Arc;
 
-use migrate_core::convert::{from_json_text, retype, strict_cast, to_json_text, value_type};
+use migrate_core::convert::{from_json_text, read_back_type, retype, strict_cast, to_json_text};
 
 /// A column ready to bind: one of the four value kinds SQLite has.
 #[derive(Debug)]
@@ -141,7 +141,7 @@ impl RawColumn {
 
     /// The column as Arrow data of type `to` (dictionaries come back as their value type).
     pub fn finish(self, storage: Storage, to: &DataType) -> Result<ArrayRef, ArrowError> {
-        let to = value_type(to);
+        let to = read_back_type(to);
         let raw: ArrayRef = match self {
             RawColumn::Integer(mut b) => Arc::new(b.finish()),
             RawColumn::Real(mut b) => Arc::new(b.finish()),

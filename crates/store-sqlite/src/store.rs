@@ -6,7 +6,7 @@ use crate::types::{ColumnPlan, plan_column, quote_ident};
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use migrate_core::convert::value_type;
+use migrate_core::convert::read_back_type;
 use migrate_core::{
     BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
 };
@@ -117,7 +117,7 @@ impl SqliteStore {
                 expected
                     .fields()
                     .iter()
-                    .map(|f| Field::new(f.name(), value_type(f.data_type()), true))
+                    .map(|f| Field::new(f.name(), read_back_type(f.data_type()), true))
                     .collect::<Vec<_>>(),
             ));
             let new_raw = || plans.iter().map(|p| RawColumn::for_storage(p.storage)).collect::<Vec<_>>();

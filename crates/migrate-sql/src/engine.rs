@@ -1,0 +1,294 @@
+//! Opening the source and the target, and the modes: export, import, migrate, verify.
+//! Log lines follow the rehearsal guide so operators see what they are used to.
+
+use crate::config::Config;
+use crate::error::{Result, SqlError};
+use crate::target_url::Target;
+use crate::verify::{Side, TableCheck, VerifyReport, thousands};
+use arrow::datatypes::SchemaRef;
+use futures::TryStreamExt;
+use migrate_core::{BatchStream, Fingerprint, IfExists, TableHints, TableSink, TableSource, copy_table};
+use std::collections::BTreeMap;
+use store_duckdb::{DuckDbOptions, DuckDbSource};
+use store_parquet::ParquetDir;
+use store_postgres::PostgresStore;
+use store_sqlite::SqliteStore;
+use tracing::info;
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Read and count, write nothing.
+    pub dry_run: bool,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// What to do when a target table exists.
+    pub if_exists: IfExists,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { dry_run: false, batch_size: 100_000, if_exists: IfExists::Replace }
+    }
+}
+
+/// What a mode did, per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Table and rows (counted in a dry run, written otherwise).
+    pub tables: Vec<(String, u64)>,
+}
+
+/// Opens the DuckDB source and registers the configured views in file order.
+pub fn open_source(config: &Config) -> Result<DuckDbSource> {
+    let options =
+        DuckDbOptions { threads: config.duckdb.threads, memory_limit: config.duckdb.memory_limit.clone() };
+    let duck = DuckDbSource::open(config.duckdb.path.as_deref(), &options)
+        .map_err(|e| SqlError::DuckDb(e.to_string()))?;
+    for view in &config.views {
+        duck.register_view(&view.name, &config.view_sql(view))
+            .map_err(|e| SqlError::DuckDb(e.to_string()))?;
+    }
+    Ok(duck)
+}
+
+/// The tables to move: `requested` (from `--tables`), else the config's `tables`, else every
+/// view then every table of the source. Each must exist among `available`.
+pub fn select_tables(
+    config: &Config,
+    available: &[String],
+    requested: Option<&[String]>,
+    source_name: &str,
+) -> Result<Vec<String>> {
+    let chosen: Vec<String> = match requested {
+        Some(r) if !r.is_empty() => r.to_vec(),
+        _ if !config.tables.is_empty() => config.tables.clone(),
+        _ => available.to_vec(),
+    };
+    for t in &chosen {
+        if !available.contains(t) {
+            return Err(SqlError::UnknownTable {
+                table: t.clone(),
+                source_name: source_name.to_string(),
+                known: if available.is_empty() { "(none)".into() } else { available.join(", ") },
+            });
+        }
+    }
+    Ok(chosen)
+}
+
+/// The names of the source's views and tables.
+pub fn source_tables(duck: &DuckDbSource) -> Result<Vec<String>> {
+    Ok(duck.relations().map_err(|e| SqlError::DuckDb(e.to_string()))?.into_iter().map(|r| r.name).collect())
+}
+
+/// The per-table hints of the config, in the form the stores take.
+pub fn hints(config: &Config) -> BTreeMap<String, TableHints> {
+    config
+        .table_options
+        .iter()
+        .map(|(t, o)| {
+            let h = TableHints {
+                primary_key: o.primary_key.clone(),
+                indexes: o.indexes.clone(),
+                column_types: o.column_types.clone(),
+            };
+            (t.clone(), h)
+        })
+        .collect()
+}
+
+/// The target database.
+#[derive(Debug, Clone)]
+pub enum TargetDb {
+    /// A SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL server.
+    Postgres(PostgresStore),
+}
+
+impl TargetDb {
+    /// Connects (PostgreSQL) or opens (SQLite) the target, with the config's hints.
+    pub async fn open(target: &Target, config: &Config) -> Result<TargetDb> {
+        match target {
+            Target::Sqlite { path: Some(path), .. } => {
+                Ok(TargetDb::Sqlite(SqliteStore::new(path).with_hints(hints(config))))
+            }
+            Target::Sqlite { path: None, .. } => Err(SqlError::InvalidUrl {
+                url: target.to_string(),
+                reason:
+                    "an in-memory SQLite database would vanish after the run: give a file, sqlite:///./x.db"
+                        .into(),
+            }),
+            Target::Postgres(pg) => {
+                let store =
+                    PostgresStore::connect(pg.connect_options()?, target.to_string()).await.map_err(|e| {
+                        SqlError::Connect {
+                            dialect: "POSTGRESQL",
+                            url: target.to_string(),
+                            detail: e.to_string(),
+                        }
+                    })?;
+                Ok(TargetDb::Postgres(store.with_hints(hints(config))))
+            }
+        }
+    }
+
+    /// The sink loads go to.
+    pub fn sink(&self) -> &dyn TableSink {
+        match self {
+            TargetDb::Sqlite(s) => s,
+            TargetDb::Postgres(p) => p,
+        }
+    }
+
+    /// How rows are loaded, for the log.
+    pub fn load_method(&self) -> &'static str {
+        match self {
+            TargetDb::Sqlite(_) => "SQLite prepared multi-row INSERT in one transaction",
+            TargetDb::Postgres(_) => "PostgreSQL COPY (binary)",
+        }
+    }
+
+    /// Refuses, before anything is written, a table with a column the target cannot hold.
+    pub fn check_types(&self, table: &str, schema: &SchemaRef) -> Result<()> {
+        let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
+        match self {
+            TargetDb::Sqlite(s) => s.plan(table, schema).map(|_| ()).map_err(|e| err(e.to_string())),
+            TargetDb::Postgres(p) => p.plan(table, schema).map(|_| ()).map_err(|e| err(e.to_string())),
+        }
+    }
+
+    /// `SQLITE` or `POSTGRESQL`.
+    pub fn dialect(&self) -> &'static str {
+        match self {
+            TargetDb::Sqlite(_) => "SQLITE",
+            TargetDb::Postgres(_) => "POSTGRESQL",
+        }
+    }
+
+    /// Rows in `table`, `None` when it does not exist.
+    pub async fn rows(&self, table: &str) -> Result<Option<u64>> {
+        let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
+        match self {
+            TargetDb::Sqlite(s) => {
+                if !s.table_exists(table).map_err(|e| err(e.to_string()))? {
+                    return Ok(None);
+                }
+                Ok(Some(TableSource::row_count(s, table).await?))
+            }
+            TargetDb::Postgres(p) => {
+                if !p.table_exists(table).await.map_err(|e| err(e.to_string()))? {
+                    return Ok(None);
+                }
+                Ok(Some(p.row_count(table).await.map_err(|e| err(e.to_string()))?))
+            }
+        }
+    }
+
+    /// Streams `table` as the source's schema.
+    pub async fn scan_as(&self, table: &str, schema: SchemaRef, batch_size: usize) -> Result<BatchStream> {
+        let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
+        match self {
+            TargetDb::Sqlite(s) => s.scan_as(table, schema, batch_size).map_err(|e| err(e.to_string())),
+            TargetDb::Postgres(p) => {
+                p.scan_as(table, schema, batch_size).await.map_err(|e| err(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Exports each table to `<dir>/<table>.parquet` (and the manifest).
+pub async fn export(
+    duck: &DuckDbSource,
+    tables: &[String],
+    dir: &ParquetDir,
+    opts: &RunOptions,
+) -> Result<Summary> {
+    info!("Starting export to {}", dir.path().display());
+    let mut summary = Summary::default();
+    for table in tables {
+        let rows = duck.row_count(table).await?;
+        info!("Found {} rows in {table}", thousands(rows));
+        let file = dir.file_for(table);
+        if opts.dry_run {
+            info!("[DRY-RUN] Would export {table} → {}", file.display());
+            summary.tables.push((table.clone(), rows));
+            continue;
+        }
+        let written = copy_table(duck, dir, table, opts.batch_size, IfExists::Replace).await?;
+        info!("Exported {} rows to {}", thousands(written), file.display());
+        summary.tables.push((table.clone(), written));
+    }
+    info!("Export complete: {}/{} tables", summary.tables.len(), tables.len());
+    Ok(summary)
+}
+
+/// Imports each table from `dir` after proving every file matches the manifest and every
+/// column fits the target: a bad file or type stops the run before the target is touched.
+pub async fn import(
+    dir: &ParquetDir,
+    tables: &[String],
+    target: &TargetDb,
+    opts: &RunOptions,
+) -> Result<Summary> {
+    info!("Starting import from {}", dir.path().display());
+    dir.check(tables)
+        .map_err(|e| SqlError::Manifest { file: dir.path().to_path_buf(), problem: e.to_string() })?;
+    for table in tables {
+        target.check_types(table, &dir.schema(table).await?)?;
+    }
+    let mut summary = Summary::default();
+    for table in tables {
+        let rows = dir.row_count(table).await?;
+        info!("Found {} rows in {table}.parquet", thousands(rows));
+        if opts.dry_run {
+            info!("[DRY-RUN] Would import {table}.parquet → {table} ({} rows)", thousands(rows));
+            summary.tables.push((table.clone(), rows));
+            continue;
+        }
+        info!("Using {} for {table}", target.load_method());
+        let written = copy_table(dir, target.sink(), table, opts.batch_size, opts.if_exists).await?;
+        info!("Imported {} rows to {table}", thousands(written));
+        summary.tables.push((table.clone(), written));
+    }
+    info!("Import complete: {}/{} tables", summary.tables.len(), tables.len());
+    Ok(summary)
+}
+
+async fn fingerprint(mut batches: BatchStream) -> Result<Fingerprint> {
+    let mut fp = Fingerprint::default();
+    while let Some(b) = batches.try_next().await? {
+        fp.update(&b)?;
+    }
+    Ok(fp)
+}
+
+/// Compares each table's row count and content fingerprint between source and target.
+pub async fn verify(
+    duck: &DuckDbSource,
+    tables: &[String],
+    target: &TargetDb,
+    batch_size: usize,
+) -> Result<VerifyReport> {
+    info!("Verifying migration integrity...");
+    let mut report = VerifyReport::default();
+    for table in tables {
+        let schema = duck.schema(table).await?;
+        let source_fp = fingerprint(duck.scan(table, batch_size).await?).await?;
+        let source = Side { rows: source_fp.rows, fingerprint: source_fp };
+        let target_side = match target.rows(table).await? {
+            None => None,
+            Some(_) => {
+                let fp = fingerprint(target.scan_as(table, schema, batch_size).await?).await?;
+                Some(Side { rows: fp.rows, fingerprint: fp })
+            }
+        };
+        report.tables.push(TableCheck { table: table.clone(), source, target: target_side });
+    }
+    for line in report.log_lines() {
+        info!("{line}");
+    }
+    info!("Migration verification: {}", if report.passed() { "PASSED" } else { "FAILED" });
+    Ok(report)
+}

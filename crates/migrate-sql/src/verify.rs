@@ -1,0 +1,183 @@
+//! The verdict: per table, source and target row counts AND content fingerprints, and the
+//! summary table operators read (the rehearsal guide's layout).
+
+use migrate_core::Fingerprint;
+
+/// One side of one table, as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Side {
+    /// Rows counted.
+    pub rows: u64,
+    /// Content fingerprint (`rows` is repeated inside it).
+    pub fingerprint: Fingerprint,
+}
+
+/// How one table compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Same rows, same content.
+    Match,
+    /// Row counts differ.
+    CountMismatch,
+    /// Same count, different content (a changed value).
+    ContentMismatch,
+    /// The target has no such table.
+    MissingInTarget,
+}
+
+/// The comparison of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCheck {
+    /// Table name.
+    pub table: String,
+    /// The source side.
+    pub source: Side,
+    /// The target side, `None` when the table is missing there.
+    pub target: Option<Side>,
+}
+
+impl TableCheck {
+    /// The verdict for this table.
+    pub fn status(&self) -> Status {
+        match &self.target {
+            None => Status::MissingInTarget,
+            Some(t) if t.rows != self.source.rows => Status::CountMismatch,
+            Some(t) if t.fingerprint != self.source.fingerprint => Status::ContentMismatch,
+            Some(_) => Status::Match,
+        }
+    }
+}
+
+/// All tables compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// One entry per table, in the order verified.
+    pub tables: Vec<TableCheck>,
+}
+
+impl VerifyReport {
+    /// True when every table matches (and there is at least one).
+    pub fn passed(&self) -> bool {
+        !self.tables.is_empty() && self.tables.iter().all(|t| t.status() == Status::Match)
+    }
+
+    /// The per-table log lines (`✓ bars_1s: 1,234,567 rows (match)`).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .map(|t| match (t.status(), &t.target) {
+                (Status::Match, _) => format!("  ✓ {}: {} rows (match)", t.table, thousands(t.source.rows)),
+                (Status::CountMismatch, Some(target)) => format!(
+                    "  ✗ {}: source {} rows, target {} rows (count mismatch)",
+                    t.table,
+                    thousands(t.source.rows),
+                    thousands(target.rows)
+                ),
+                (Status::ContentMismatch, Some(target)) => format!(
+                    "  ✗ {}: {} rows on both sides but the content differs (fingerprint {} vs {})",
+                    t.table,
+                    thousands(t.source.rows),
+                    t.source.fingerprint,
+                    target.fingerprint
+                ),
+                _ => format!("  ✗ {}: missing in the target", t.table),
+            })
+            .collect()
+    }
+
+    /// The summary table in the guide's layout.
+    pub fn render(&self) -> String {
+        let rule_heavy = "=".repeat(60);
+        let rule_light = "-".repeat(60);
+        let mut out = String::new();
+        out.push_str(&format!("\n{rule_heavy}\nMIGRATION VERIFICATION SUMMARY\n{rule_heavy}\n"));
+        out.push_str(&format!("{:<30} {:<15} {:<15} {}\n", "Table", "Source", "Target", "Status"));
+        out.push_str(&format!("{rule_light}\n"));
+        for t in &self.tables {
+            let target = t.target.map(|s| thousands(s.rows)).unwrap_or_else(|| "-".into());
+            let status = match t.status() {
+                Status::Match => "✓ MATCH",
+                Status::CountMismatch => "✗ MISMATCH (rows)",
+                Status::ContentMismatch => "✗ MISMATCH (content)",
+                Status::MissingInTarget => "✗ MISSING",
+            };
+            out.push_str(&format!(
+                "{:<30} {:<15} {:<15} {}\n",
+                t.table,
+                thousands(t.source.rows),
+                target,
+                status
+            ));
+        }
+        out.push_str(&format!(
+            "{rule_heavy}\nOverall: {}\n{rule_heavy}\n",
+            if self.passed() { "PASSED" } else { "FAILED" }
+        ));
+        out
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(rows: u64, sum: u128) -> Side {
+        Side { rows, fingerprint: Fingerprint { rows, sum } }
+    }
+
+    #[test]
+    fn statuses() {
+        let check = |target| TableCheck { table: "t".into(), source: side(3, 7), target };
+        assert_eq!(check(Some(side(3, 7))).status(), Status::Match);
+        assert_eq!(check(Some(side(2, 7))).status(), Status::CountMismatch);
+        assert_eq!(check(Some(side(3, 8))).status(), Status::ContentMismatch);
+        assert_eq!(check(None).status(), Status::MissingInTarget);
+        assert!(!VerifyReport::default().passed(), "nothing verified is not a pass");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(720), "720");
+        assert_eq!(thousands(1_440), "1,440");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn summary_table_layout() {
+        let report = VerifyReport {
+            tables: vec![
+                TableCheck {
+                    table: "bars_1s".into(),
+                    source: side(1_234_567, 1),
+                    target: Some(side(1_234_567, 1)),
+                },
+                TableCheck {
+                    table: "funding_oi_hourly".into(),
+                    source: side(720, 5),
+                    target: Some(side(720, 6)),
+                },
+            ],
+        };
+        let text = report.render();
+        assert!(
+            text.contains("bars_1s                        1,234,567       1,234,567       ✓ MATCH\n"),
+            "{text}"
+        );
+        assert!(text.contains("✗ MISMATCH (content)"), "{text}");
+        assert!(text.contains("Overall: FAILED"), "{text}");
+    }
+}
