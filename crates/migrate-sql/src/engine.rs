@@ -123,11 +123,11 @@ impl TargetDb {
             Target::Postgres(pg) => {
                 let store =
                     PostgresStore::connect(pg.connect_options()?, target.to_string()).await.map_err(|e| {
-                        SqlError::Connect {
-                            dialect: "POSTGRESQL",
-                            url: target.to_string(),
-                            detail: e.to_string(),
-                        }
+                        let detail = match e {
+                            store_postgres::PgError::Connect { detail, .. } => detail,
+                            other => other.to_string(),
+                        };
+                        SqlError::Connect { dialect: "POSTGRESQL", url: target.to_string(), detail }
                     })?;
                 Ok(TargetDb::Postgres(store.with_hints(hints(config))))
             }

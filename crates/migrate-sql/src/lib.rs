@@ -7,12 +7,15 @@
 //! - [`engine`]: the modes (export, import, verify) over DuckDB, Parquet, SQLite and PostgreSQL.
 //! - [`verify`]: row counts and content fingerprints per table, and the summary table.
 
+pub mod app;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod logging;
 pub mod target_url;
 pub mod verify;
 
 pub use config::Config;
 pub use error::{Result, SqlError};
+pub use migrate_core::IfExists;
 pub use target_url::{Target, UrlSource, mask_url, resolve_url};

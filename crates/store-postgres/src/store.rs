@@ -33,12 +33,16 @@ impl PostgresStore {
     /// `label` names the database in messages and must not hold a password.
     pub async fn connect(options: PgConnectOptions, label: impl Into<String>) -> Result<Self> {
         let label = label.into();
+        // One direct connection first: a refused connection or a wrong password is reported at
+        // once and as itself, where a pool would retry until its timeout.
+        let first = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
+        let _ = sqlx::Connection::close(first).await;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(std::time::Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
+            .connect_lazy_with(options);
         Ok(Self { pool, label, hints: Arc::new(BTreeMap::new()) })
     }
 

@@ -1,0 +1,185 @@
+//! One run of the tool, as the binary calls it: resolve the target, open the source, run the
+//! mode, print the summary, return the exit code.
+
+use crate::config::Config;
+use crate::engine::{self, RunOptions, TargetDb};
+use crate::error::{Result, SqlError};
+use crate::target_url::{Target, resolve_url};
+use migrate_core::{IfExists, copy_table};
+use std::path::PathBuf;
+use store_parquet::ParquetDir;
+use tracing::info;
+
+/// The four modes of the rehearsal guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// DuckDB → Parquet files and manifest.
+    Export,
+    /// Parquet files → target database.
+    Import,
+    /// DuckDB → target database, then verify.
+    Migrate,
+    /// Compare DuckDB and the target, table by table.
+    Verify,
+}
+
+/// Everything a run needs, parsed and validated by the caller.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// The mode.
+    pub mode: Mode,
+    /// The config file.
+    pub config: PathBuf,
+    /// Export directory (`export`; default `./migration-export`).
+    pub output: Option<PathBuf>,
+    /// Import directory (`import`; default `./migration-export`).
+    pub input: Option<PathBuf>,
+    /// Tables to move instead of the config's.
+    pub tables: Vec<String>,
+    /// Keep the Parquet files of `migrate` in this directory.
+    pub keep_intermediate: Option<PathBuf>,
+    /// Batch size, dry run, what to do with existing tables.
+    pub options: RunOptions,
+}
+
+/// Exit codes, as documented in `--help` and the runbook.
+pub mod exit {
+    /// Done, and (for verify and migrate) everything matched.
+    pub const OK: u8 = 0;
+    /// Failed.
+    pub const FAILED: u8 = 1;
+    /// Usage or configuration error.
+    pub const USAGE: u8 = 2;
+    /// Verification found a difference.
+    pub const MISMATCH: u8 = 3;
+}
+
+const DEFAULT_DIR: &str = "./migration-export";
+
+/// Runs one mode; the returned code is the process's exit code.
+pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result<u8> {
+    let config = Config::load(&args.config)?;
+    match args.mode {
+        Mode::Export => {
+            let duck = engine::open_source(&config)?;
+            let tables = tables(&config, &duck, &args.tables)?;
+            let dir = ParquetDir::new(args.output.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
+            engine::export(&duck, &tables, &dir, &args.options).await?;
+            Ok(exit::OK)
+        }
+        Mode::Import => {
+            let dir = ParquetDir::new(args.input.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
+            let target = connect(&config, &env).await?;
+            let manifest = dir
+                .manifest()
+                .map_err(|e| SqlError::Manifest { file: dir.path().to_path_buf(), problem: e.to_string() })?;
+            let available: Vec<String> = manifest.tables.iter().map(|e| e.table.clone()).collect();
+            let tables = engine::select_tables(
+                &config,
+                &available,
+                Some(&args.tables),
+                &dir.path().display().to_string(),
+            )?;
+            engine::import(&dir, &tables, &target, &args.options).await?;
+            Ok(exit::OK)
+        }
+        Mode::Migrate => migrate(args, &config, &env).await,
+        Mode::Verify => {
+            info!("Starting migration verification");
+            let duck = engine::open_source(&config)?;
+            let tables = tables(&config, &duck, &args.tables)?;
+            let target = connect(&config, &env).await?;
+            let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
+            println!("{}", report.render());
+            Ok(if report.passed() { exit::OK } else { exit::MISMATCH })
+        }
+    }
+}
+
+fn tables(config: &Config, duck: &store_duckdb::DuckDbSource, requested: &[String]) -> Result<Vec<String>> {
+    let available = engine::source_tables(duck)?;
+    engine::select_tables(config, &available, Some(requested), duck.label())
+}
+
+/// Resolves, logs and opens the target (a SQLite file is only created by the first write).
+async fn connect(config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<TargetDb> {
+    let config_url = config.database.as_ref().and_then(|d| d.url.as_deref());
+    let (url, source) = resolve_url(env, config_url)?;
+    info!("{}", source.log_line());
+    let target = Target::parse(&url)?;
+    info!("Initializing {} database: {target}", target.dialect());
+    let db = TargetDb::open(&target, config).await?;
+    if let TargetDb::Postgres(p) = &db {
+        let version = p.server_version().await.unwrap_or_default();
+        info!("Connected to POSTGRESQL database successfully (server {version})");
+    }
+    Ok(db)
+}
+
+async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<u8> {
+    info!("Starting direct migration from DuckDB to SQL");
+    let target = connect(config, env).await?;
+    let duck = engine::open_source(config)?;
+    let tables = tables(config, &duck, &args.tables)?;
+    for table in &tables {
+        target.check_types(table, &migrate_core::TableSource::schema(&duck, table).await?)?;
+    }
+    match &args.keep_intermediate {
+        Some(dir) => {
+            let dir = ParquetDir::new(dir);
+            info!("Step 1/2: Exporting from DuckDB...");
+            engine::export(&duck, &tables, &dir, &args.options).await?;
+            info!("Step 2/2: Importing to SQL database...");
+            if args.options.dry_run {
+                for table in &tables {
+                    let rows = migrate_core::TableSource::row_count(&duck, table).await?;
+                    info!(
+                        "[DRY-RUN] Would import {table}.parquet → {table} ({} rows)",
+                        crate::verify::thousands(rows)
+                    );
+                }
+            } else {
+                engine::import(&dir, &tables, &target, &args.options).await?;
+            }
+        }
+        None => {
+            info!(
+                "Streaming DuckDB → {} (no intermediate files; --keep-intermediate DIR keeps them)",
+                target.dialect()
+            );
+            for table in &tables {
+                let rows = migrate_core::TableSource::row_count(&duck, table).await?;
+                info!("Found {} rows in {table}", crate::verify::thousands(rows));
+                if args.options.dry_run {
+                    info!(
+                        "[DRY-RUN] Would migrate {table} → {table} ({} rows)",
+                        crate::verify::thousands(rows)
+                    );
+                    continue;
+                }
+                info!("Using {} for {table}", target.load_method());
+                let written =
+                    copy_table(&duck, target.sink(), table, args.options.batch_size, args.options.if_exists)
+                        .await?;
+                info!("Imported {} rows to {table}", crate::verify::thousands(written));
+            }
+        }
+    }
+    info!("Migration complete: {}/{} tables", tables.len(), tables.len());
+    if args.options.dry_run {
+        return Ok(exit::OK);
+    }
+    let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
+    println!("{}", report.render());
+    Ok(if report.passed() { exit::OK } else { exit::MISMATCH })
+}
+
+/// `replace`, `append` or `fail`.
+pub fn parse_if_exists(s: &str) -> std::result::Result<IfExists, String> {
+    match s {
+        "replace" => Ok(IfExists::Replace),
+        "append" => Ok(IfExists::Append),
+        "fail" => Ok(IfExists::Fail),
+        other => Err(format!("{other:?} is not one of replace, append, fail")),
+    }
+}
