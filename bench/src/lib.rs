@@ -24,15 +24,7 @@ pub fn rate(rows: u64, took: Duration) -> f64 {
 
 /// `1234567.8` as `1,234,568`.
 pub fn thousands(v: f64) -> String {
-    let digits = format!("{:.0}", v.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    migrate_core::convert::thousands(v.max(0.0).round() as u64)
 }
 
 #[cfg(test)]

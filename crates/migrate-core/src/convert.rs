@@ -89,6 +89,73 @@ pub fn read_back_type(dt: &DataType) -> DataType {
     }
 }
 
+/// `1234567` as `1,234,567`, for log lines and summaries.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A value a target cannot hold without loss; stores add the table and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueProblem {
+    /// What would be lost.
+    pub why: String,
+    /// The `column_types` override that stores it.
+    pub fix: &'static str,
+}
+
+impl From<ArrowError> for ValueProblem {
+    fn from(e: ArrowError) -> Self {
+        ValueProblem { why: format!("a value does not convert ({e})"), fix: "text" }
+    }
+}
+
+/// Plans every column of a table for a SQL target: `plan_one` maps a field (and its configured
+/// override) to the store's column plan. Overrides naming a column the table lacks are refused.
+pub fn plan_columns<P, E>(
+    schema: &Schema,
+    column_types: &std::collections::BTreeMap<String, String>,
+    plan_one: impl Fn(&Field, Option<&str>) -> Result<P, E>,
+) -> Result<Vec<P>, PlanError<E>> {
+    if let Some(unknown) = column_types.keys().find(|c| schema.field_with_name(c).is_err()) {
+        return Err(PlanError::UnknownColumn(unknown.clone()));
+    }
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            plan_one(f, column_types.get(f.name()).map(String::as_str)).map_err(|e| PlanError::Column {
+                column: f.name().clone(),
+                data_type: f.data_type().to_string(),
+                error: e,
+            })
+        })
+        .collect()
+}
+
+/// Why [`plan_columns`] refused a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError<E> {
+    /// An override names a column the table does not have.
+    UnknownColumn(String),
+    /// A column cannot be stored.
+    Column {
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        data_type: String,
+        /// The store's reason.
+        error: E,
+    },
+}
+
 /// Whether any string of `a` (a Utf8 array) contains a NUL character.
 pub fn has_nul(a: &StringArray) -> bool {
     a.iter().flatten().any(|s| s.contains('\0'))

@@ -31,6 +31,7 @@ pub mod convert;
 pub mod error;
 pub mod fingerprint;
 pub mod memory;
+pub mod sql;
 pub mod table;
 
 pub use error::{CoreError, Result};

@@ -60,10 +60,7 @@ impl std::fmt::Debug for DuckDbSource {
     }
 }
 
-/// Quotes an identifier for DuckDB (and ANSI SQL): `a"b` → `"a""b"`.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use migrate_core::sql::quote_ident;
 
 impl DuckDbSource {
     /// Opens `path` read-only, or an in-memory database when `path` is `None`.

@@ -4,7 +4,7 @@ use crate::types::Encoding;
 use arrow::array::*;
 use arrow::datatypes::*;
 use arrow::error::ArrowError;
-use migrate_core::convert::{has_nul, retype, strict_cast, to_json_text};
+use migrate_core::convert::{ValueProblem, has_nul, retype, strict_cast, to_json_text};
 
 /// The binary COPY header: signature, flags, header extension length.
 pub(crate) const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -15,19 +15,6 @@ pub(crate) const TRAILER: [u8; 2] = (-1i16).to_be_bytes();
 pub(crate) const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// Days between the two epochs.
 pub(crate) const PG_EPOCH_DAYS: i32 = 10_957;
-
-/// Why a value cannot be stored; the caller adds table and column.
-#[derive(Debug)]
-pub(crate) struct ValueProblem {
-    pub why: String,
-    pub fix: &'static str,
-}
-
-impl From<ArrowError> for ValueProblem {
-    fn from(e: ArrowError) -> Self {
-        ValueProblem { why: format!("a value does not convert ({e})"), fix: "text" }
-    }
-}
 
 /// A column converted once per batch into the form its encoding writes from.
 pub(crate) enum Prepared {

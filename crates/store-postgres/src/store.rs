@@ -4,12 +4,13 @@
 use crate::decode::{Raw, Reader};
 use crate::encode::{HEADER, Prepared, TRAILER, prepare};
 use crate::error::{PgError, Result};
-use crate::types::{ColumnPlan, plan_column, quote_ident};
+use crate::types::{ColumnPlan, plan_column};
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use migrate_core::convert::read_back_type;
+use migrate_core::convert::{PlanError, plan_columns, read_back_type};
+use migrate_core::sql::{column_list, create_index_statements, quote_ident};
 use migrate_core::{BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgCopyIn, PgPool, PgPoolCopyExt, PgPoolOptions};
@@ -72,25 +73,16 @@ impl PostgresStore {
 
     /// How `table` would be stored, or the first column that cannot be stored without loss.
     pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
-        let hints = self.hints(table);
-        if let Some(unknown) = hints.column_types.keys().find(|c| schema.field_with_name(c).is_err()) {
-            return Err(PgError::UnknownColumn { table: table.into(), column: unknown.clone() });
-        }
-        schema
-            .fields()
-            .iter()
-            .map(|f| {
-                plan_column(f, hints.column_types.get(f.name()).map(String::as_str)).map_err(|u| {
-                    PgError::Unsupported {
-                        table: table.into(),
-                        column: f.name().clone(),
-                        data_type: f.data_type().to_string(),
-                        why: u.why,
-                        fix: u.fix,
-                    }
-                })
-            })
-            .collect()
+        plan_columns(schema, &self.hints(table).column_types, plan_column).map_err(|e| match e {
+            PlanError::UnknownColumn(column) => PgError::UnknownColumn { table: table.into(), column },
+            PlanError::Column { column, data_type, error } => PgError::Unsupported {
+                table: table.into(),
+                column,
+                data_type,
+                why: error.why,
+                fix: error.fix,
+            },
+        })
     }
 
     /// Whether `table` exists in the search path.
@@ -443,23 +435,15 @@ impl TableLoad for PgLoad {
 
 /// `ALTER TABLE … ADD PRIMARY KEY` and `CREATE INDEX` statements for the configured hints.
 fn key_statements(table: &str, hints: &TableHints) -> Vec<String> {
-    let cols = |c: &[String]| c.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
     let mut out = Vec::new();
     if !hints.primary_key.is_empty() {
         out.push(format!(
             "ALTER TABLE {} ADD PRIMARY KEY ({})",
             quote_ident(table),
-            cols(&hints.primary_key)
+            column_list(&hints.primary_key)
         ));
     }
-    for index in &hints.indexes {
-        out.push(format!(
-            "CREATE INDEX {} ON {} ({})",
-            quote_ident(&format!("idx_{table}_{}", index.join("_"))),
-            quote_ident(table),
-            cols(index)
-        ));
-    }
+    out.extend(create_index_statements(table, &hints.indexes));
     out
 }
 

@@ -191,11 +191,6 @@ fn plan_override(dt: &DataType, wanted: &str) -> Result<(String, Encoding), Unsu
     }
 }
 
-/// Double-quotes an identifier: `a"b` → `"a""b"`.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

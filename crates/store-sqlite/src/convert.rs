@@ -7,7 +7,9 @@ use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit, TimeUnit};
 use arrow::error::ArrowError;
 use std::sync::Arc;
 
-use migrate_core::convert::{from_json_text, read_back_type, retype, strict_cast, to_json_text};
+use migrate_core::convert::{
+    ValueProblem, from_json_text, read_back_type, retype, strict_cast, to_json_text,
+};
 
 /// A column ready to bind: one of the four value kinds SQLite has.
 #[derive(Debug)]
@@ -17,19 +19,6 @@ pub(crate) enum Bindable {
     Text(StringArray),
     Blob(BinaryArray),
     Null,
-}
-
-/// Why a value cannot be stored; the caller adds table and column.
-#[derive(Debug)]
-pub(crate) struct ValueProblem {
-    pub why: String,
-    pub fix: &'static str,
-}
-
-impl From<ArrowError> for ValueProblem {
-    fn from(e: ArrowError) -> Self {
-        ValueProblem { why: format!("a value does not convert ({e})"), fix: "TEXT" }
-    }
 }
 
 /// Converts a column for binding according to its planned storage.

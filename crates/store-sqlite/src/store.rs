@@ -2,11 +2,12 @@
 
 use crate::convert::{Bindable, RawColumn, to_bindable};
 use crate::error::{Result, SqliteError};
-use crate::types::{ColumnPlan, plan_column, quote_ident};
+use crate::types::{ColumnPlan, plan_column};
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use migrate_core::convert::read_back_type;
+use migrate_core::convert::{PlanError, plan_columns, read_back_type};
+use migrate_core::sql::{column_list, create_index_statements, quote_ident};
 use migrate_core::{
     BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
 };
@@ -53,25 +54,16 @@ impl SqliteStore {
     /// How `table` would be stored, or the first column that cannot be stored without loss.
     /// Pure: call it for every table before writing anything.
     pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
-        let hints = self.hints(table);
-        if let Some(unknown) = hints.column_types.keys().find(|c| schema.field_with_name(c).is_err()) {
-            return Err(SqliteError::UnknownColumn { table: table.into(), column: unknown.clone() });
-        }
-        schema
-            .fields()
-            .iter()
-            .map(|f| {
-                plan_column(f, hints.column_types.get(f.name()).map(String::as_str)).map_err(|u| {
-                    SqliteError::Unsupported {
-                        table: table.into(),
-                        column: f.name().clone(),
-                        data_type: f.data_type().to_string(),
-                        why: u.why,
-                        fix: u.fix,
-                    }
-                })
-            })
-            .collect()
+        plan_columns(schema, &self.hints(table).column_types, plan_column).map_err(|e| match e {
+            PlanError::UnknownColumn(column) => SqliteError::UnknownColumn { table: table.into(), column },
+            PlanError::Column { column, data_type, error } => SqliteError::Unsupported {
+                table: table.into(),
+                column,
+                data_type,
+                why: error.why,
+                fix: error.fix,
+            },
+        })
     }
 
     fn open(&self, flags: OpenFlags) -> Result<Connection> {
@@ -442,24 +434,16 @@ fn bind_rows(
 /// `CREATE [UNIQUE] INDEX` statements for the configured key and indexes. SQLite cannot add a
 /// primary key to an existing table; a unique index on the key columns enforces the same.
 fn index_statements(table: &str, hints: &TableHints) -> Vec<String> {
-    let cols = |c: &[String]| c.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
     let mut out = Vec::new();
     if !hints.primary_key.is_empty() {
         out.push(format!(
             "CREATE UNIQUE INDEX {} ON {} ({})",
             quote_ident(&format!("pk_{table}")),
             quote_ident(table),
-            cols(&hints.primary_key)
+            column_list(&hints.primary_key)
         ));
     }
-    for index in &hints.indexes {
-        out.push(format!(
-            "CREATE INDEX {} ON {} ({})",
-            quote_ident(&format!("idx_{table}_{}", index.join("_"))),
-            quote_ident(table),
-            cols(index)
-        ));
-    }
+    out.extend(create_index_statements(table, &hints.indexes));
     out
 }
 

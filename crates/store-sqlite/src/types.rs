@@ -128,11 +128,6 @@ fn plan_override(dt: &DataType, wanted: &str) -> Result<(&'static str, Storage),
     }
 }
 
-/// Double-quotes an identifier: `a"b` → `"a""b"`.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
