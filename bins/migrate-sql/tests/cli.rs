@@ -1,0 +1,154 @@
+//! The command as an operator sees it, snapshotted (paths and times redacted).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/migrate-sql/config.yml")
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_migrate-sql"));
+    cmd.current_dir(dir).args(args).arg("--log-dir").arg(dir.join("logs"));
+    for var in ["CRYPTO_DB_URL", "CRYPTO_DB_USER", "CRYPTO_DB_PASS", "CRYPTO_DB_HOST", "CRYPTO_DB_NAME"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("the migrate-sql binary runs")
+}
+
+/// stdout, stderr and the exit code, with the temp dir and log timestamps made stable.
+fn transcript(out: &Output, dir: &Path) -> String {
+    let text = format!(
+        "exit code: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = text.replace(&dir.display().to_string(), "[DIR]");
+    let fixture_dir = fixture().parent().unwrap().display().to_string();
+    let text = text.replace(&fixture_dir, "[FIXTURES]");
+    // Log file names carry the start time; fingerprints depend on which row a test edited.
+    text.lines()
+        .map(|l| {
+            l.split(' ')
+                .map(|w| {
+                    let core = w.trim_end_matches(')');
+                    if is_fingerprint(core) {
+                        format!("[FINGERPRINT]{}", &w[core.len()..])
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .map(|l| match l.find("_2026").or_else(|| l.find("_20")) {
+            Some(i) if l.contains("Log file:") => format!("{}_[TIME].log", &l[..i]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `rows:32 hex digits`, as fingerprints print.
+fn is_fingerprint(w: &str) -> bool {
+    w.split_once(':').is_some_and(|(rows, hex)| {
+        !rows.is_empty()
+            && rows.bytes().all(|b| b.is_ascii_digit())
+            && hex.len() == 32
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+#[test]
+fn help_shows_the_guides_examples_and_exit_codes() {
+    let dir = migrate_testkit::temp_dir();
+    let out = run(dir.path(), &["--help"], &[]);
+    insta::assert_snapshot!(transcript(&out, dir.path()));
+}
+
+#[test]
+fn dry_run_export_lists_what_it_would_write_and_writes_nothing() {
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let out = run(
+        dir.path(),
+        &[
+            "--mode",
+            "export",
+            "--config",
+            config.to_str().unwrap(),
+            "--output",
+            "./migration-test",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert!(!dir.path().join("migration-test").exists());
+    insta::assert_snapshot!(transcript(&out, dir.path()));
+}
+
+#[test]
+fn migrate_into_sqlite_then_verify_a_tampered_table() {
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let url = "sqlite:///./migration-rehearsal.db";
+    let out = run(
+        dir.path(),
+        &[
+            "--mode",
+            "migrate",
+            "--config",
+            config.to_str().unwrap(),
+            "--tables",
+            "funding_oi_hourly,macro_minute",
+        ],
+        &[("CRYPTO_DB_URL", url)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out, dir.path()));
+
+    let conn = rusqlite::Connection::open(dir.path().join("migration-rehearsal.db")).unwrap();
+    conn.execute("UPDATE macro_minute SET spx = spx + 1 WHERE rowid = 3", []).unwrap();
+    drop(conn);
+    let out = run(
+        dir.path(),
+        &[
+            "--mode",
+            "verify",
+            "--config",
+            config.to_str().unwrap(),
+            "--tables",
+            "funding_oi_hourly,macro_minute",
+        ],
+        &[("CRYPTO_DB_URL", url)],
+    );
+    insta::assert_snapshot!(transcript(&out, dir.path()));
+}
+
+#[test]
+fn a_missing_target_names_every_way_to_set_one() {
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let out = run(dir.path(), &["--mode", "verify", "--config", config.to_str().unwrap()], &[]);
+    insta::assert_snapshot!(transcript(&out, dir.path()));
+}
+
+#[test]
+fn passwords_never_reach_output_or_log_files() {
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config.to_str().unwrap(), "--dry-run"],
+        &[("CRYPTO_DB_URL", "postgresql+pg8000://crypto_user:S3cr3t-pw@127.0.0.1:1/crypto_lake")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let mut everything =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    for entry in std::fs::read_dir(dir.path().join("logs")).unwrap() {
+        everything += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    assert!(everything.contains("crypto_user:****@"), "{everything}");
+    assert!(!everything.contains("S3cr3t-pw"), "{everything}");
+}
