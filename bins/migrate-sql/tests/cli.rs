@@ -10,6 +10,8 @@ fn fixture() -> PathBuf {
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_migrate-sql"));
     cmd.current_dir(dir).args(args).arg("--log-dir").arg(dir.join("logs"));
+    // No terminal and a fixed width, so --help wraps the same everywhere.
+    cmd.stdin(std::process::Stdio::null()).env("COLUMNS", "100");
     for var in ["CRYPTO_DB_URL", "CRYPTO_DB_USER", "CRYPTO_DB_PASS", "CRYPTO_DB_HOST", "CRYPTO_DB_NAME"] {
         cmd.env_remove(var);
     }
