@@ -33,6 +33,8 @@ pub mod fingerprint;
 pub mod memory;
 pub mod sql;
 pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{CoreError, Result};
 pub use fingerprint::Fingerprint;

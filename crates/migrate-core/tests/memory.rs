@@ -2,8 +2,7 @@
 
 use arrow::array::{Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use async_trait::async_trait;
-use futures::stream;
+use migrate_core::testing::FailsMidway;
 use migrate_core::*;
 use std::sync::Arc;
 
@@ -58,32 +57,14 @@ async fn missing_table_is_named() {
     assert!(err.to_string().contains("\"nope\""), "{err}");
 }
 
-/// A source that fails after its first batch, as a killed export or a corrupt file would.
-struct FailsMidway;
-
-#[async_trait]
-impl TableSource for FailsMidway {
-    fn describe(&self) -> String {
-        "failing".into()
-    }
-    async fn schema(&self, _: &str) -> Result<SchemaRef> {
-        Ok(schema())
-    }
-    async fn row_count(&self, _: &str) -> Result<u64> {
-        Ok(4)
-    }
-    async fn scan(&self, _: &str, _: usize) -> Result<BatchStream> {
-        let err = CoreError::Store { store: "failing".into(), source: "disk on fire".into() };
-        Ok(Box::pin(stream::iter(vec![Ok(rows(vec![1, 2])), Err(err)])))
-    }
-}
-
 #[tokio::test]
 async fn a_failing_source_leaves_the_previous_table_intact() {
     let dst = MemoryTables::new();
     dst.insert("t", schema(), vec![rows(vec![7, 8, 9])]).unwrap();
     for mode in [IfExists::Replace, IfExists::Append] {
-        let err = copy_table(&FailsMidway, &dst, "t", 10, mode).await.unwrap_err();
+        let err = copy_table(&FailsMidway::new(rows(vec![1, 2]), "disk on fire"), &dst, "t", 10, mode)
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("disk on fire"), "{err}");
         assert_eq!(values(&dst, "t"), vec![7, 8, 9]);
     }

@@ -3,6 +3,7 @@
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
+use migrate_core::testing::FailsMidway;
 use migrate_core::*;
 use std::sync::Arc;
 use store_parquet::{Manifest, ParquetDir, ParquetError};
@@ -101,33 +102,16 @@ async fn a_corrupt_file_is_reported_not_panicked_on() {
     assert!(err.to_string().contains("not a readable Parquet file"), "{err}");
 }
 
-/// Fails after one batch, like a killed export.
-struct FailsMidway;
-
-#[async_trait::async_trait]
-impl TableSource for FailsMidway {
-    fn describe(&self) -> String {
-        "failing".into()
-    }
-    async fn schema(&self, _: &str) -> Result<SchemaRef> {
-        Ok(schema())
-    }
-    async fn row_count(&self, _: &str) -> Result<u64> {
-        Ok(2)
-    }
-    async fn scan(&self, _: &str, _: usize) -> Result<BatchStream> {
-        let err = CoreError::Store { store: "failing".into(), source: "connection lost".into() };
-        Ok(Box::pin(futures::stream::iter(vec![Ok(bars(10)), Err(err)])))
-    }
-}
-
 #[tokio::test]
 async fn a_failed_export_keeps_the_previous_file_and_leaves_no_partial() {
     let tmp = migrate_testkit::temp_dir();
     let dir = ParquetDir::new(tmp.path());
     export(&dir, 300).await;
     let before = std::fs::read(dir.file_for("bars_1m")).unwrap();
-    let err = copy_table(&FailsMidway, &dir, "bars_1m", 100, IfExists::Replace).await.unwrap_err();
+    let err =
+        copy_table(&FailsMidway::new(bars(10), "connection lost"), &dir, "bars_1m", 100, IfExists::Replace)
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("connection lost"), "{err}");
     assert_eq!(std::fs::read(dir.file_for("bars_1m")).unwrap(), before);
     dir.check(&["bars_1m".into()]).unwrap();

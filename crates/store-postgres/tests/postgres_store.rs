@@ -4,6 +4,7 @@
 use arrow::array::*;
 use arrow::datatypes::*;
 use futures::TryStreamExt;
+use migrate_core::testing::batch_of as batch;
 use migrate_core::*;
 use sqlx::postgres::PgConnectOptions;
 use std::collections::BTreeMap;
@@ -13,11 +14,6 @@ use store_postgres::{PgError, PostgresStore};
 
 async fn store(pg: &migrate_testkit::TestPg) -> PostgresStore {
     PostgresStore::connect(PgConnectOptions::from_str(&pg.url).unwrap(), pg.name.clone()).await.unwrap()
-}
-
-fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
-    let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols.into_iter().map(|(_, a)| a).collect()).unwrap()
 }
 
 fn every_type() -> RecordBatch {

@@ -4,15 +4,11 @@
 use arrow::array::*;
 use arrow::datatypes::*;
 use futures::TryStreamExt;
+use migrate_core::testing::batch_of as batch;
 use migrate_core::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use store_sqlite::{SqliteError, SqliteStore};
-
-fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
-    let fields: Vec<Field> = cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols.into_iter().map(|(_, a)| a).collect()).unwrap()
-}
 
 fn every_type() -> RecordBatch {
     let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
