@@ -15,7 +15,7 @@ Examples (the rehearsal guide's steps):
   # 2. Import into a local SQLite rehearsal database, then verify
   export CRYPTO_DB_URL=\"sqlite:///./migration-rehearsal.db\"
   migrate-sql --mode import --config config.yml --input ./migration-test
-  migrate-sql --mode verify --config config.yml
+  migrate-sql --mode verify --config config.yml --sample 5
 
   # 3. Production: PostgreSQL (Cloud SQL socket), DuckDB streamed straight in, then verified
   export CRYPTO_DB_URL=\"postgresql+pg8000://user:pass@/crypto_lake?host=/cloudsql/project:region:instance\"
@@ -68,6 +68,9 @@ struct Cli {
     /// migrate: keep the Parquet intermediate in this directory.
     #[arg(long)]
     keep_intermediate: Option<PathBuf>,
+    /// verify / migrate: print the first N rows of each table from both sides, for a spot check.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    sample: usize,
     /// Directory for the run's log file.
     #[arg(long, default_value = "logs")]
     log_dir: PathBuf,
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
             batch_size: cli.batch_size as usize,
             if_exists: cli.if_exists,
         },
+        sample: cli.sample,
     };
     let prefix = format!("migrate_sql_{:?}", cli.mode).to_lowercase();
     match migrate_sql::logging::init(&cli.log_dir, &prefix) {

@@ -154,3 +154,53 @@ fn passwords_never_reach_output_or_log_files() {
     assert!(everything.contains("crypto_user:****@"), "{everything}");
     assert!(!everything.contains("S3cr3t-pw"), "{everything}");
 }
+
+#[test]
+fn sample_prints_the_first_rows_from_both_sides() {
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let config = config.to_str().unwrap();
+    let env = [("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")];
+    let out = run(dir.path(), &["--mode", "migrate", "--config", config, "--tables", "macro_minute"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out, dir.path()));
+    let out = run(
+        dir.path(),
+        &["--mode", "verify", "--config", config, "--tables", "macro_minute", "--sample", "3"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out, dir.path()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (duck, sqlite) = stdout
+        .split_once("Sample of macro_minute: first 3 rows in SQLITE")
+        .unwrap_or_else(|| panic!("both samples printed: {stdout}"));
+    let duck = duck.split_once("Sample of macro_minute: first 3 rows in DuckDB").expect("DuckDB sample").1;
+    // Three data rows between the header rule and the closing rule, the same on both sides.
+    let rows =
+        |t: &str| t.lines().filter(|l| l.starts_with('|')).skip(1).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(rows(duck).len(), 3, "{duck}");
+    assert_eq!(rows(duck), rows(sqlite));
+}
+
+#[test]
+fn the_fixture_generator_writes_parquet_that_parquet_yml_migrates() {
+    let dir = migrate_testkit::temp_dir();
+    let fixtures = fixture().parent().unwrap().to_path_buf();
+    let status = Command::new(fixtures.join("generate"))
+        .args(["3000", dir.path().join("data").to_str().unwrap()])
+        .env("MIGRATE_SQL", env!("CARGO_BIN_EXE_migrate-sql"))
+        .status()
+        .expect("the generator runs");
+    assert!(status.success());
+    assert!(dir.path().join("data/bars_1s/part-0.parquet").exists());
+    std::fs::copy(fixtures.join("parquet.yml"), dir.path().join("parquet.yml")).unwrap();
+    let config = dir.path().join("parquet.yml");
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config.to_str().unwrap()],
+        &[("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")],
+    );
+    let text = transcript(&out, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Found 3,000 rows in bars_1s"), "{text}");
+    assert!(text.contains("Overall: PASSED"), "{text}");
+}

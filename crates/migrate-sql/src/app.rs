@@ -40,6 +40,8 @@ pub struct RunArgs {
     pub keep_intermediate: Option<PathBuf>,
     /// Batch size, dry run, what to do with existing tables.
     pub options: RunOptions,
+    /// verify and migrate: print this many rows of each table from both sides (0: none).
+    pub sample: usize,
 }
 
 /// Exit codes, as documented in `--help` and the runbook.
@@ -91,6 +93,9 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
             let target = connect(&config, &env).await?;
             let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
             println!("{}", report.render());
+            if args.sample > 0 {
+                println!("{}", engine::sample(&duck, &tables, &target, args.sample).await?);
+            }
             Ok(if report.passed() { exit::OK } else { exit::MISMATCH })
         }
     }
@@ -158,9 +163,17 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
                     continue;
                 }
                 info!("Using {} for {table}", target.load_method());
-                let written =
-                    copy_table(&duck, target.sink(), table, args.options.batch_size, args.options.if_exists)
-                        .await?;
+                let source = crate::progress::WithProgress::new(&duck, table, rows);
+                let written = copy_table(
+                    &source,
+                    target.sink(),
+                    table,
+                    args.options.batch_size,
+                    args.options.if_exists,
+                )
+                .await;
+                source.finish();
+                let written = written?;
                 info!("Imported {} rows to {table}", crate::verify::thousands(written));
             }
         }
@@ -171,6 +184,9 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
     }
     let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
     println!("{}", report.render());
+    if args.sample > 0 {
+        println!("{}", engine::sample(&duck, &tables, &target, args.sample).await?);
+    }
     Ok(if report.passed() { exit::OK } else { exit::MISMATCH })
 }
 

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::error::{Result, SqlError};
+use crate::progress::WithProgress;
 use crate::target_url::Target;
 use crate::verify::{Side, TableCheck, VerifyReport, thousands};
 use arrow::datatypes::SchemaRef;
@@ -216,7 +217,10 @@ pub async fn export(
             summary.tables.push((table.clone(), rows));
             continue;
         }
-        let written = copy_table(duck, dir, table, opts.batch_size, IfExists::Replace).await?;
+        let source = WithProgress::new(duck, table, rows);
+        let written = copy_table(&source, dir, table, opts.batch_size, IfExists::Replace).await;
+        source.finish();
+        let written = written?;
         info!("Exported {} rows to {}", thousands(written), file.display());
         summary.tables.push((table.clone(), written));
     }
@@ -248,7 +252,10 @@ pub async fn import(
             continue;
         }
         info!("Using {} for {table}", target.load_method());
-        let written = copy_table(dir, target.sink(), table, opts.batch_size, opts.if_exists).await?;
+        let source = WithProgress::new(dir, table, rows);
+        let written = copy_table(&source, target.sink(), table, opts.batch_size, opts.if_exists).await;
+        source.finish();
+        let written = written?;
         info!("Imported {} rows to {table}", thousands(written));
         summary.tables.push((table.clone(), written));
     }
@@ -291,4 +298,55 @@ pub async fn verify(
     }
     info!("Migration verification: {}", if report.passed() { "PASSED" } else { "FAILED" });
     Ok(report)
+}
+
+/// Shows `batch` in the source's types where a lossless cast exists (the target reads
+/// decimals back wider, for instance), so both samples print alike.
+fn as_source_types(
+    batch: &arrow::record_batch::RecordBatch,
+    schema: &SchemaRef,
+) -> arrow::record_batch::RecordBatch {
+    let columns: Option<Vec<arrow::array::ArrayRef>> = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(col, field)| migrate_core::convert::strict_cast(col.as_ref(), field.data_type()).ok())
+        .collect();
+    columns
+        .and_then(|cols| arrow::record_batch::RecordBatch::try_new(schema.clone(), cols).ok())
+        .unwrap_or_else(|| batch.clone())
+}
+
+async fn first_rows(batches: BatchStream, n: usize, schema: &SchemaRef) -> Result<String> {
+    let mut batches = batches;
+    let mut rows = Vec::new();
+    let mut taken = 0;
+    while taken < n {
+        let Some(batch) = batches.try_next().await? else { break };
+        let take = batch.num_rows().min(n - taken);
+        rows.push(as_source_types(&batch.slice(0, take), schema));
+        taken += take;
+    }
+    arrow::util::pretty::pretty_format_batches(&rows)
+        .map(|t| t.to_string())
+        .map_err(|e| SqlError::DuckDb(format!("formatting sample rows: {e}")))
+}
+
+/// The first `n` rows of each table on both sides, as text tables, for a spot check by eye.
+pub async fn sample(duck: &DuckDbSource, tables: &[String], target: &TargetDb, n: usize) -> Result<String> {
+    let mut out = String::new();
+    for table in tables {
+        let schema = duck.schema(table).await?;
+        out.push_str(&format!("\nSample of {table}: first {n} rows in DuckDB\n"));
+        out.push_str(&first_rows(duck.scan(table, n).await?, n, &schema).await?);
+        out.push_str(&format!("\nSample of {table}: first {n} rows in {}\n", target.dialect()));
+        match target.rows(table).await? {
+            None => out.push_str("(the table does not exist)\n"),
+            Some(_) => {
+                out.push_str(&first_rows(target.scan_as(table, schema.clone(), n).await?, n, &schema).await?)
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }

@@ -11,7 +11,8 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod error;
-pub mod logging;
+pub use migrate_cli::logging;
+pub mod progress;
 pub mod target_url;
 pub mod verify;
 

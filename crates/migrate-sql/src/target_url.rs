@@ -185,6 +185,13 @@ fn parse_postgres(url: &str, scheme: &str, rest: &str) -> Result<PgTarget> {
             }
         }
     }
+    if let Some(password) = &target.password {
+        // Whatever prints it by mistake later, the log writer masks it.
+        migrate_cli::logging::add_secret(password);
+        migrate_cli::logging::add_secret(
+            &percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC).to_string(),
+        );
+    }
     Ok(target)
 }
 

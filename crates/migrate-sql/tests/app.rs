@@ -17,6 +17,7 @@ fn args(mode: Mode, tables: &[&str]) -> RunArgs {
         tables: tables.iter().map(|t| t.to_string()).collect(),
         keep_intermediate: None,
         options: RunOptions { batch_size: 10_000, ..Default::default() },
+        sample: 0,
     }
 }
 

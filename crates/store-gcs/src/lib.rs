@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod backend;
 mod bucket;
 mod client;
 mod error;
@@ -27,6 +28,7 @@ mod object;
 mod objects;
 mod upload;
 
+pub use backend::GcsBackend;
 pub use client::{GOOGLE_ENDPOINT, GcsClient, RetryPolicy, emulator_endpoint};
 pub use error::{GcsError, Result};
 pub use location::GcsLocation;

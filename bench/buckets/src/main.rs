@@ -1,0 +1,235 @@
+//! Bucket copy benchmark, in the GCS emulator (not a test: it asserts no time).
+//!
+//! Source: `--small` objects of `--small-kib` KiB in daily folders plus `--large` objects of
+//! `--large-mib` MiB. Each contender copies the whole prefix into a fresh bucket:
+//! - raw: list once, then `rewrite` every object, `--jobs` at a time (the emulator's limit);
+//! - migrate-prefix --execute (analyse + copy + verify), timed as a whole, and its copy step
+//!   alone through the same library;
+//! - rclone copy with its defaults, and with --transfers/--checkers matching --jobs.
+//!
+//! Prints objects/s, MB/s, peak RSS and the ratios.
+//! Usage: bench-buckets BIN_DIR [--small N] [--small-kib K] [--large N] [--large-mib M] [--jobs N]
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use migrate_objects::{CopyOptions, NoProgress, ObjectBackend};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use store_gcs::{CopyConditions, GcsBackend, GcsClient, UploadOptions};
+
+struct Args {
+    bin_dir: String,
+    small: usize,
+    small_kib: usize,
+    large: usize,
+    large_mib: usize,
+    jobs: usize,
+}
+
+fn args() -> Args {
+    let mut a =
+        Args { bin_dir: String::new(), small: 3000, small_kib: 4, large: 20, large_mib: 50, jobs: 16 };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut num =
+            || it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{arg} needs a number"));
+        match arg.as_str() {
+            "--small" => a.small = num(),
+            "--small-kib" => a.small_kib = num(),
+            "--large" => a.large = num(),
+            "--large-mib" => a.large_mib = num(),
+            "--jobs" => a.jobs = num(),
+            dir => a.bin_dir = dir.to_string(),
+        }
+    }
+    assert!(!a.bin_dir.is_empty(), "usage: bench-buckets BIN_DIR [--small N] [--large N] [--jobs N]");
+    a
+}
+
+fn endpoint() -> String {
+    if let Ok(host) = std::env::var("STORAGE_EMULATOR_HOST") {
+        return store_gcs::emulator_endpoint(&host);
+    }
+    let env = std::fs::read_to_string(".services/env").expect("start the emulator: scripts/services up");
+    env.lines()
+        .find_map(|l| l.strip_prefix("MIGRATE_TEST_GCS_URL=").map(str::to_string))
+        .expect("MIGRATE_TEST_GCS_URL in .services/env")
+}
+
+/// Wall time and peak RSS (KiB) of a child process.
+fn run_child(mut cmd: Command) -> (Duration, u64, bool) {
+    let start = Instant::now();
+    let child =
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child; status and usage point at live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    let ok = waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    std::mem::forget(child);
+    (elapsed, usage.ru_maxrss as u64, ok)
+}
+
+struct Row {
+    name: String,
+    elapsed: Duration,
+    rss_kib: Option<u64>,
+}
+
+async fn fresh_bucket(gcs: &GcsClient, name: &str) {
+    let _ = gcs.delete_bucket_and_objects(name).await;
+    gcs.create_bucket(name, None).await.expect("create bucket");
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let endpoint = endpoint();
+    let gcs = GcsClient::anonymous(&endpoint).expect("client");
+    let src = "bench-src";
+    let dst = "bench-dst";
+    println!(
+        "emulator {endpoint}: {} × {} KiB in daily folders + {} × {} MiB, jobs {}",
+        a.small, a.small_kib, a.large, a.large_mib, a.jobs
+    );
+    fresh_bucket(&gcs, src).await;
+    let small = Bytes::from(vec![b'q'; a.small_kib * 1024]);
+    let opts = UploadOptions::default();
+    futures::stream::iter(0..a.small)
+        .map(|i| {
+            let (gcs, small, opts) = (&gcs, small.clone(), &opts);
+            async move {
+                let name = format!(
+                    "data/qpi_answers_2024{:02}{:02}/part-{i:05}.jsonl",
+                    1 + (i / 30) / 28 % 12,
+                    1 + (i / 30) % 28
+                );
+                gcs.upload(src, &name, small, opts).await.expect("upload small");
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    for i in 0..a.large {
+        let chunks =
+            (0..a.large_mib).map(move |m| Ok::<_, std::io::Error>(Bytes::from(vec![(i + m) as u8; 1 << 20])));
+        gcs.upload_stream(
+            src,
+            &format!("data/large/blob-{i:02}.parquet"),
+            futures::stream::iter(chunks),
+            &opts,
+        )
+        .await
+        .expect("upload large");
+    }
+    let objects = (a.small + a.large) as f64;
+    let bytes = (a.small * a.small_kib * 1024 + a.large * a.large_mib * 1024 * 1024) as f64;
+    let mut rows: Vec<Row> = Vec::new();
+
+    // Raw: one listing, then rewrite everything.
+    fresh_bucket(&gcs, dst).await;
+    let start = Instant::now();
+    let names: Vec<String> = gcs.list(src, "data/").map_ok(|o| o.name).try_collect().await.expect("list");
+    futures::stream::iter(names)
+        .map(|name| {
+            let gcs = &gcs;
+            async move { gcs.rewrite(src, &name, dst, &name, CopyConditions::default()).await.expect("rewrite") }
+        })
+        .buffer_unordered(a.jobs)
+        .collect::<Vec<_>>()
+        .await;
+    rows.push(Row {
+        name: format!("raw rewrite client ({} at once)", a.jobs),
+        elapsed: start.elapsed(),
+        rss_kib: None,
+    });
+
+    // Our copy step alone, through the library the binary uses.
+    fresh_bucket(&gcs, dst).await;
+    let from = GcsBackend::open(gcs.clone(), &format!("gs://{src}/data/")).unwrap();
+    let to = GcsBackend::open(gcs.clone(), &format!("gs://{dst}/data/")).unwrap();
+    let start = Instant::now();
+    let report =
+        migrate_objects::copy(&from, &to, CopyOptions { jobs: a.jobs, ..Default::default() }, &NoProgress)
+            .await
+            .expect("copy");
+    assert!(report.complete() && report.copied.objects as f64 == objects, "copy incomplete");
+    rows.push(Row {
+        name: "migrate-objects copy step (library)".into(),
+        elapsed: start.elapsed(),
+        rss_kib: None,
+    });
+    let _ = to.url();
+
+    // The binary: analyse + copy + verify.
+    fresh_bucket(&gcs, dst).await;
+    let mut cmd = Command::new(format!("{}/migrate-prefix", a.bin_dir));
+    cmd.args(["--from", &format!("gs://{src}/data/"), "--to", &format!("gs://{dst}/data/"), "--execute"])
+        .args(["--jobs", &a.jobs.to_string(), "--log-dir", "/tmp/bench-buckets-logs"])
+        .env("STORAGE_EMULATOR_HOST", &endpoint);
+    let (elapsed, rss, ok) = run_child(cmd);
+    assert!(ok, "migrate-prefix failed");
+    rows.push(Row {
+        name: "migrate-prefix --execute (analyse+copy+verify)".into(),
+        elapsed,
+        rss_kib: Some(rss),
+    });
+
+    // rclone, defaults and matching parallelism.
+    let rclone_env = [
+        ("RCLONE_CONFIG_EMU_TYPE", "google cloud storage".to_string()),
+        ("RCLONE_CONFIG_EMU_ANONYMOUS", "true".to_string()),
+        ("RCLONE_CONFIG_EMU_ENDPOINT", format!("{endpoint}/storage/v1/")),
+        ("RCLONE_CONFIG_EMU_BUCKET_POLICY_ONLY", "true".to_string()),
+    ];
+    let mut rclone_default = None;
+    for (label, extra) in [
+        ("rclone copy (defaults)".to_string(), vec![]),
+        (
+            format!("rclone copy --transfers {0} --checkers {0}", a.jobs),
+            vec!["--transfers".to_string(), a.jobs.to_string(), "--checkers".into(), a.jobs.to_string()],
+        ),
+    ] {
+        fresh_bucket(&gcs, dst).await;
+        let mut cmd = Command::new("rclone");
+        cmd.args(["copy", &format!("emu:{src}/data"), &format!("emu:{dst}/data")])
+            .args(&extra)
+            .envs(rclone_env.iter().map(|(k, v)| (k, v)));
+        let (elapsed, rss, ok) = run_child(cmd);
+        assert!(ok, "rclone failed (is it installed? apt-get install rclone)");
+        let copied: usize =
+            gcs.list(dst, "data/").try_fold(0, |n, _| async move { Ok(n + 1) }).await.unwrap();
+        assert_eq!(copied as f64, objects, "rclone copied everything");
+        if rclone_default.is_none() {
+            rclone_default = Some(elapsed);
+        }
+        rows.push(Row { name: label, elapsed, rss_kib: Some(rss) });
+    }
+    let _ = gcs.delete_bucket_and_objects(dst).await;
+    let _ = gcs.delete_bucket_and_objects(src).await;
+
+    let raw = rows[0].elapsed.as_secs_f64();
+    let rclone_best = rows[3..].iter().map(|r| r.elapsed.as_secs_f64()).fold(f64::MAX, f64::min);
+    println!(
+        "\n{:<50} {:>8} {:>10} {:>9} {:>10} {:>8} {:>12}",
+        "contender", "seconds", "objects/s", "MB/s", "peak RSS", "vs raw", "vs rclone*"
+    );
+    for r in &rows {
+        let s = r.elapsed.as_secs_f64();
+        let rss = r.rss_kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<50} {:>8.2} {:>10.0} {:>9.1} {:>10} {:>7.2}x {:>11.2}x",
+            r.name,
+            s,
+            objects / s,
+            bytes / s / 1e6,
+            rss,
+            raw / s,
+            rclone_best / s
+        );
+    }
+    println!("(ratios are speed relative to the other: >1 is faster; rclone* is the faster rclone run)");
+}

@@ -1,0 +1,8 @@
+//! `delete-prefix`: Guarded deletion of a migrated prefix, with a backup manifest.
+//! Argument parsing and the run live in the `migrate-buckets` library.
+
+use migrate_buckets::{Preset, cli};
+
+fn main() -> std::process::ExitCode {
+    cli::delete_main(Preset::Generic)
+}

@@ -1,0 +1,294 @@
+//! Command lines of the six bucket binaries (they differ only by preset).
+
+use crate::error::{BucketsError, exit};
+use crate::locations::Locations;
+use crate::preset::{Preset, log_stem};
+use crate::progress::BarProgress;
+use crate::run::{Confirmation, DeleteRun, MigrateRun, Outcome, run_delete, run_migrate, run_restore};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "Exit codes: 0 done / in sync, 1 failed, 2 usage or configuration error,
+3 source and target differ (verification mismatch or conflicts), 4 deletion refused (nothing deleted).
+
+GCS: STORAGE_EMULATOR_HOST (e.g. http://127.0.0.1:4443) points every call at an emulator without
+credentials; otherwise application default credentials or GOOGLE_APPLICATION_CREDENTIALS.";
+
+/// Flags every bucket tool shares.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Environment: derives both locations for the named tools, and names the log file.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Source location (gs://, file://, memory://, s3://); overrides the one --env derives.
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    /// Target location; overrides the one --env derives.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Objects handled at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub jobs: u16,
+    /// Directory for the run's log file.
+    #[arg(long, default_value = "logs")]
+    pub log_dir: PathBuf,
+    /// Print the summary as JSON on stdout (log lines stay on stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `migrate-*`: analyse, plan, copy, verify.
+#[derive(Debug, Parser)]
+pub struct MigrateCli {
+    #[command(flatten)]
+    common: Common,
+    /// Only analyse and plan; write nothing (the default).
+    #[arg(long, conflicts_with = "execute")]
+    dry_run: bool,
+    /// Copy, then verify every object by size and content checksum.
+    #[arg(long)]
+    execute: bool,
+    /// Replace target objects whose content differs from the source (otherwise the run fails).
+    #[arg(long)]
+    overwrite_changed: bool,
+    /// Scan this code tree for references to the old location and list every file:line.
+    #[arg(long, value_name = "DIR")]
+    check_references: Option<PathBuf>,
+}
+
+/// `delete-*`: guarded deletion of the old location, or `restore`.
+#[derive(Debug, Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DeleteCli {
+    #[command(subcommand)]
+    command: Option<DeleteCommand>,
+    #[command(flatten)]
+    common: Common,
+    /// Only check and report; delete nothing (the default).
+    #[arg(long, conflicts_with = "confirm_delete")]
+    dry_run: bool,
+    /// Delete, after the checks pass and the deletion is confirmed.
+    #[arg(long)]
+    confirm_delete: bool,
+    /// Confirm without a terminal: the exact source URL.
+    #[arg(long, value_name = "URL", requires = "confirm_delete")]
+    confirm_text: Option<String>,
+    /// Refuse while this code tree still refers to the old location.
+    #[arg(long, value_name = "DIR")]
+    code_dir: Option<PathBuf>,
+    /// Where the backup manifest is written locally (default: the log directory).
+    #[arg(long, value_name = "DIR")]
+    manifest_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeleteCommand {
+    /// Copy a manifest's objects back from the target into the source.
+    Restore {
+        /// The manifest a deletion wrote.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Copy (otherwise only report what would be restored).
+        #[arg(long)]
+        execute: bool,
+        /// Objects handled at once.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
+        jobs: u16,
+        /// Directory for the run's log file.
+        #[arg(long, default_value = "logs")]
+        log_dir: PathBuf,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn about_migrate(preset: Preset) -> String {
+    match preset.urls("{env}") {
+        Some((from, to)) => format!(
+            "Copy {from} to {to}: analyse both sides, plan, copy (rsync semantics), verify every object by content. Dry run unless --execute."
+        ),
+        None => "Copy one prefix to another location: analyse, plan, copy (rsync semantics), verify every object by content. Dry run unless --execute.".into(),
+    }
+}
+
+fn migrate_examples(preset: Preset) -> String {
+    let bin = preset.migrate_binary();
+    let head = match preset {
+        Preset::Generic => format!(
+            "Examples:\n  {bin} --from gs://data-bucket-prod/some_prefix/ --to gs://new-bucket-prod/some_prefix/\n  {bin} --from gs://data-bucket-prod/some_prefix/ --to gs://new-bucket-prod/some_prefix/ --execute\n  {bin} --from file:///data/exports/ --to gs://new-bucket-dev/exports/ --execute --jobs 32\n"
+        ),
+        _ => format!(
+            "Examples:\n  # 1. Analysis (dry run: nothing is written)\n  {bin} --env prod --dry-run\n  # 2. Copy, then verify every object\n  {bin} --env prod --execute\n  # Just before cutover: copy what is new since (only missing objects are copied)\n  {bin} --env prod --execute\n  # List the code that still points at the old location\n  {bin} --env prod --check-references ./orchestration\n"
+        ),
+    };
+    format!("{head}\nLog file: logs/{}_<env>_<timestamp>.log\n\n{EXIT_CODES}", log_stem(bin, None))
+}
+
+fn about_delete(preset: Preset) -> String {
+    match preset.urls("{env}") {
+        Some((from, _)) => format!(
+            "Delete {from} after the migration: refuses unless a fresh verification passes, writes a backup manifest, then deletes exactly the manifest's objects. Dry run unless --confirm-delete."
+        ),
+        None => "Delete a migrated prefix: refuses unless a fresh verification passes, writes a backup manifest, then deletes exactly the manifest's objects. Dry run unless --confirm-delete.".into(),
+    }
+}
+
+fn delete_examples(preset: Preset) -> String {
+    let bin = preset.delete_binary();
+    let args = match preset {
+        Preset::Generic => "--from gs://data-bucket-prod/some_prefix/ --to gs://new-bucket-prod/some_prefix/",
+        _ => "--env prod",
+    };
+    let src = preset.urls("prod").map(|u| u.0).unwrap_or_else(|| "gs://data-bucket-prod/some_prefix/".into());
+    format!(
+        "Examples:\n  # Checks only (dry run)\n  {bin} {args} --dry-run --code-dir ./orchestration\n  # Delete, confirming at the prompt (type the source URL, then confirm again)\n  {bin} {args} --confirm-delete --code-dir ./orchestration\n  # Delete without a terminal\n  {bin} {args} --confirm-delete --confirm-text '{src}'\n  # Undo: copy the manifest's objects back\n  {bin} restore --manifest logs/<run>_manifest.jsonl --execute\n\nLog file: logs/{}_<env>_<timestamp>.log; manifest beside it and in the target bucket under _migration_manifests/.\n\n{EXIT_CODES}",
+        log_stem(bin, None)
+    )
+}
+
+fn parse<T: Parser>(name: &'static str, about: String, examples: String) -> T {
+    let command = T::command()
+        .name(name)
+        .bin_name(name)
+        .about(about)
+        .after_long_help(examples)
+        .version(env!("CARGO_PKG_VERSION"));
+    let matches = command.get_matches();
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn locations(common: &Common, preset: Preset) -> Result<(String, String), BucketsError> {
+    let derived = common.env.as_deref().and_then(|env| preset.urls(env));
+    let from = common.from.clone().or_else(|| derived.as_ref().map(|d| d.0.clone()));
+    let to = common.to.clone().or_else(|| derived.as_ref().map(|d| d.1.clone()));
+    match (from, to) {
+        (Some(f), Some(t)) if f.trim_end_matches('/') == t.trim_end_matches('/') => {
+            Err(BucketsError::Usage(format!("source and target are the same location: {f}")))
+        }
+        (Some(f), Some(t)) => Ok((f, t)),
+        _ if preset == Preset::Generic => {
+            Err(BucketsError::Usage("give both --from URL and --to URL".into()))
+        }
+        _ => Err(BucketsError::Usage("give --env ENV (or both --from URL and --to URL)".into())),
+    }
+}
+
+fn start_logging(log_dir: &std::path::Path, stem: &str) -> Result<PathBuf, u8> {
+    migrate_cli::logging::init(log_dir, stem).map_err(|e| {
+        eprintln!("ERROR | cannot create the log file in {}: {e}", log_dir.display());
+        exit::USAGE
+    })
+}
+
+fn finish(result: Result<Outcome, BucketsError>, json: bool, log: &std::path::Path) -> ExitCode {
+    match result {
+        Ok(outcome) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
+            } else {
+                println!("{}", outcome.text);
+            }
+            tracing::info!("Log file: {}", log.display());
+            ExitCode::from(outcome.exit)
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            tracing::info!("Log file: {}", log.display());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the async runtime starts")
+}
+
+/// `main` of a migrate binary.
+pub fn migrate_main(preset: Preset) -> ExitCode {
+    let cli: MigrateCli = parse(preset.migrate_binary(), about_migrate(preset), migrate_examples(preset));
+    let (source, target) = match locations(&cli.common, preset) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ERROR | {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let log = match start_logging(
+        &cli.common.log_dir,
+        &log_stem(preset.migrate_binary(), cli.common.env.as_deref()),
+    ) {
+        Ok(p) => p,
+        Err(code) => return ExitCode::from(code),
+    };
+    let run = MigrateRun {
+        preset,
+        env: cli.common.env.clone(),
+        source,
+        target,
+        execute: cli.execute,
+        overwrite_changed: cli.overwrite_changed,
+        jobs: usize::from(cli.common.jobs),
+        check_references: cli.check_references.clone(),
+    };
+    let progress = BarProgress::default();
+    let result = runtime().block_on(run_migrate(&Locations::new(), &run, &progress));
+    finish(result, cli.common.json, &log)
+}
+
+/// `main` of a delete binary.
+pub fn delete_main(preset: Preset) -> ExitCode {
+    let cli: DeleteCli = parse(preset.delete_binary(), about_delete(preset), delete_examples(preset));
+    if let Some(DeleteCommand::Restore { manifest, execute, jobs, log_dir, json }) = cli.command {
+        let log =
+            match start_logging(&log_dir, &format!("{}_restore", log_stem(preset.delete_binary(), None))) {
+                Ok(p) => p,
+                Err(code) => return ExitCode::from(code),
+            };
+        let progress = BarProgress::default();
+        let result = runtime().block_on(run_restore(
+            &Locations::new(),
+            &manifest,
+            execute,
+            usize::from(jobs),
+            &progress,
+        ));
+        return finish(result, json, &log);
+    }
+    let (source, target) = match locations(&cli.common, preset) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ERROR | {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let stem = log_stem(preset.delete_binary(), cli.common.env.as_deref());
+    let log = match start_logging(&cli.common.log_dir, &stem) {
+        Ok(p) => p,
+        Err(code) => return ExitCode::from(code),
+    };
+    let confirmation =
+        match (&cli.confirm_text, std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            (Some(text), _) => Confirmation::Text(text.clone()),
+            (None, true) => Confirmation::Interactive,
+            (None, false) => Confirmation::Unavailable,
+        };
+    let run_stem = log.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or(stem);
+    let run = DeleteRun {
+        preset,
+        env: cli.common.env.clone(),
+        source,
+        target,
+        confirm_delete: cli.confirm_delete,
+        confirmation,
+        code_dir: cli.code_dir.clone(),
+        jobs: usize::from(cli.common.jobs),
+        manifest_dir: cli.manifest_dir.clone().unwrap_or_else(|| cli.common.log_dir.clone()),
+        run_stem,
+    };
+    let progress = BarProgress::default();
+    let result = runtime().block_on(run_delete(&Locations::new(), &run, &progress));
+    finish(result, cli.common.json, &log)
+}

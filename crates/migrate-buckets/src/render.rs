@@ -1,0 +1,189 @@
+//! Human-readable reports: log lines for every finding, and summary tables.
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{HumanBytes, HumanCount};
+use migrate_objects::{
+    CopyReport, DeletionCheck, DeletionReport, LayoutReport, PlanSummary, RestoreReport, Tally, VerifyReport,
+};
+use tracing::{info, warn};
+
+/// `3,021 objects, 12.30 MiB`.
+pub fn tally(t: &Tally) -> String {
+    format!("{} objects, {}", HumanCount(t.objects), HumanBytes(t.bytes))
+}
+
+/// Logs what a location holds.
+pub fn log_layout(side: &str, url: &str, r: &LayoutReport, critical_label: &str, critical_checked: bool) {
+    info!("{side} {url}: {} objects, {}", HumanCount(r.objects), HumanBytes(r.bytes));
+    if r.objects == 0 {
+        return;
+    }
+    let kinds: Vec<String> = r
+        .kinds
+        .iter()
+        .map(|(k, c)| format!("{k} {} ({})", HumanCount(c.objects), HumanBytes(c.bytes)))
+        .collect();
+    info!("{side} file kinds: {}", kinds.join(", "));
+    if r.series.is_empty() {
+        info!("{side} date partitions: none found in the folder names");
+    }
+    for s in &r.series {
+        info!("{side} date partitions {}: {} from {} to {}", s.series, s.partitions, s.first, s.last);
+        if !s.missing_dates.is_empty() {
+            let shown: Vec<String> = s.missing_dates.iter().take(10).map(|d| d.to_string()).collect();
+            let more = if s.missing_dates.len() > 10 {
+                format!(" and {} more", s.missing_dates.len() - 10)
+            } else {
+                String::new()
+            };
+            warn!("{side} {}: {} dates missing: {}{more}", s.series, s.missing_dates.len(), shown.join(", "));
+        }
+    }
+    if r.unpartitioned_objects > 0 && !r.series.is_empty() {
+        info!("{side} objects outside date partitions: {}", HumanCount(r.unpartitioned_objects));
+    }
+    if !r.empty_partitions.is_empty() {
+        warn!("{side} empty partitions ({}): {}", r.empty_partitions.len(), first_few(&r.empty_partitions));
+    }
+    if critical_checked {
+        info!("{side} {critical_label}: {}", HumanCount(r.critical_objects));
+        if !r.partitions_lacking_critical.is_empty() {
+            warn!(
+                "{side} CRITICAL: {} partitions without {critical_label}: {}",
+                r.partitions_lacking_critical.len(),
+                first_few(&r.partitions_lacking_critical)
+            );
+        }
+    }
+    let largest: Vec<String> =
+        r.largest.iter().take(3).map(|(k, s)| format!("{k} ({})", HumanBytes(*s))).collect();
+    info!("{side} largest objects: {}", largest.join(", "));
+}
+
+fn first_few(items: &[String]) -> String {
+    let shown = items.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 5 { format!("{shown}, … ({} more)", items.len() - 5) } else { shown }
+}
+
+/// Logs the plan.
+pub fn log_plan(p: &PlanSummary) {
+    info!(
+        "Plan: copy {} new ({}), skip {} identical, overwrite {}, {} conflicts, {} only in target (kept)",
+        HumanCount(p.to_copy.objects),
+        HumanBytes(p.to_copy.bytes),
+        HumanCount(p.identical.objects),
+        HumanCount(p.to_overwrite.objects),
+        HumanCount(p.conflicts.total),
+        HumanCount(p.extra_in_target.total),
+    );
+    for c in &p.conflicts.items {
+        warn!(
+            "Conflict: {} differs in the target ({}); not overwritten without --overwrite-changed",
+            c.key, c.reason
+        );
+    }
+}
+
+/// Logs what a copy did.
+pub fn log_copy(c: &CopyReport) {
+    info!(
+        "Copied {} ({} server-side, {} streamed); overwrote {}; skipped {} identical",
+        tally(&c.copied),
+        HumanCount(c.server_side),
+        HumanCount(c.streamed),
+        HumanCount(c.overwritten.objects),
+        HumanCount(c.skipped_identical.objects)
+    );
+    for f in &c.failed.items {
+        warn!("Not copied: {} ({})", f.key, f.reason);
+    }
+}
+
+/// Logs a verification and returns the summary table.
+pub fn verify_table(v: &VerifyReport) -> String {
+    info!(
+        "Verified {} source objects: {} equal (crc32c {}, md5 {}, streamed hash {}), {} missing, {} different, {} only in target",
+        HumanCount(v.source.objects),
+        HumanCount(v.matched),
+        HumanCount(v.by_crc32c),
+        HumanCount(v.by_md5),
+        HumanCount(v.by_streamed_hash),
+        HumanCount(v.missing.total),
+        HumanCount(v.different.total),
+        HumanCount(v.extra_in_target),
+    );
+    for k in &v.missing.items {
+        warn!("Missing in target: {k}");
+    }
+    for d in &v.different.items {
+        warn!("Different in target: {} ({})", d.key, d.reason);
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["Check", "Result"]);
+    t.add_row(vec!["Source objects".to_string(), tally(&v.source)]);
+    t.add_row(vec!["Equal in target".to_string(), HumanCount(v.matched).to_string()]);
+    t.add_row(vec!["Missing in target".to_string(), HumanCount(v.missing.total).to_string()]);
+    t.add_row(vec!["Different in target".to_string(), HumanCount(v.different.total).to_string()]);
+    t.add_row(vec!["Only in target (kept)".to_string(), HumanCount(v.extra_in_target).to_string()]);
+    let verdict = if v.passed() { "✓ PASSED" } else { "✗ FAILED" };
+    format!("{t}\nVerification: {verdict}")
+}
+
+/// Logs the deletion checks.
+pub fn log_deletion_check(c: &DeletionCheck) {
+    for w in &c.warnings {
+        warn!("{w}");
+    }
+    for r in &c.refusals {
+        warn!("REFUSED: {r}");
+    }
+}
+
+/// Logs a deletion's outcome and returns its summary table.
+pub fn deletion_table(d: &DeletionReport) -> String {
+    info!("Deleted {}", tally(&d.deleted));
+    for k in &d.kept_changed.items {
+        warn!("Kept (changed after the manifest): {k}");
+    }
+    for f in &d.failed.items {
+        warn!("Delete failed: {} ({})", f.key, f.reason);
+    }
+    for k in d.remaining_in_source.items.iter().take(20) {
+        warn!("Still in source (not in the manifest or kept): {k}");
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["Deletion", "Objects"]);
+    t.add_row(vec!["Deleted".to_string(), tally(&d.deleted)]);
+    t.add_row(vec!["Already gone".to_string(), HumanCount(d.already_gone).to_string()]);
+    t.add_row(vec![
+        "Kept (changed since manifest)".to_string(),
+        HumanCount(d.kept_changed.total).to_string(),
+    ]);
+    t.add_row(vec!["Failed".to_string(), HumanCount(d.failed.total).to_string()]);
+    t.add_row(vec!["Remaining in source".to_string(), HumanCount(d.remaining_in_source.total).to_string()]);
+    t.to_string()
+}
+
+/// Logs a restore and returns its summary line.
+pub fn restore_summary(r: &RestoreReport, execute: bool) -> String {
+    for c in &r.conflicts.items {
+        warn!("Not restored, the source holds different content: {} ({})", c.key, c.reason);
+    }
+    for k in &r.missing_in_target.items {
+        warn!("Not restored, gone from the target too: {k}");
+    }
+    for f in &r.failed.items {
+        warn!("Restore failed: {} ({})", f.key, f.reason);
+    }
+    let verb = if execute { "Restored" } else { "[DRY-RUN] Would restore" };
+    format!(
+        "{verb} {}; already present {}; conflicts {}; missing in target {}; failed {}",
+        tally(&r.restored),
+        HumanCount(r.already_present.objects),
+        HumanCount(r.conflicts.total),
+        HumanCount(r.missing_in_target.total),
+        HumanCount(r.failed.total)
+    )
+}

@@ -1,0 +1,350 @@
+//! The runs behind the binaries: migrate (analyse, plan, copy, verify), delete-old (checks,
+//! manifest, confirmation, deletion) and restore.
+
+use crate::error::{BucketsError, Result, exit};
+use crate::locations::Locations;
+use crate::preset::Preset;
+use crate::render;
+use indicatif::{HumanBytes, HumanCount};
+use migrate_objects::{
+    CopyOptions, ObjectBackend, ObjectsError, Progress, ReferencePattern, check_deletion, copy,
+    delete_from_manifest, restore, scan_references, survey, verify,
+};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use tracing::{info, warn};
+
+/// What a run ends with: the exit code, the machine-readable summary, the human summary.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Process exit code (see [`exit`]).
+    pub exit: u8,
+    /// Summary for `--json`.
+    pub json: serde_json::Value,
+    /// Summary for a person (stdout).
+    pub text: String,
+}
+
+/// A migrate run.
+#[derive(Debug, Clone)]
+pub struct MigrateRun {
+    /// Which documented migration.
+    pub preset: Preset,
+    /// Environment name, when given.
+    pub env: Option<String>,
+    /// Source location URL.
+    pub source: String,
+    /// Target location URL.
+    pub target: String,
+    /// Copy (otherwise a dry run).
+    pub execute: bool,
+    /// Replace differing target objects.
+    pub overwrite_changed: bool,
+    /// Objects at once.
+    pub jobs: usize,
+    /// A code tree to scan for references to the source.
+    pub check_references: Option<PathBuf>,
+}
+
+fn patterns(url: &str, env: Option<&str>) -> Vec<ReferencePattern> {
+    vec![ReferencePattern::new(url, env)]
+}
+
+fn scan(dir: &Path, url: &str, env: Option<&str>) -> Result<Vec<migrate_objects::Reference>> {
+    let found = scan_references(dir, &patterns(url, env))?;
+    info!("Scanned {} for references to {url}: {} found", dir.display(), found.len());
+    for r in &found {
+        warn!("Update reference: {}:{}: {}", r.file.display(), r.line, r.text);
+    }
+    Ok(found)
+}
+
+/// Analyse, plan and (with `execute`) copy and verify.
+pub async fn run_migrate(
+    locations: &Locations,
+    run: &MigrateRun,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    let source = locations.open(&run.source)?;
+    let target = locations.open(&run.target)?;
+    let critical = run.preset.critical();
+    info!("Migration {} → {}", source.url(), target.url());
+    info!(
+        "Mode: {}",
+        if run.execute { "EXECUTE" } else { "DRY-RUN (nothing is written; --execute to copy)" }
+    );
+    let references = match &run.check_references {
+        Some(dir) => Some(scan(dir, &run.source, run.env.as_deref())?),
+        None => None,
+    };
+    let s = survey(source.as_ref(), target.as_ref(), &critical, run.overwrite_changed, run.jobs, progress)
+        .await?;
+    let checked = critical != migrate_objects::CriticalKind::None;
+    render::log_layout("Source", &s.source_url, &s.source, run.preset.critical_label(), checked);
+    render::log_layout("Target", &s.target_url, &s.target, run.preset.critical_label(), checked);
+    render::log_plan(&s.plan);
+    let mut summary = json!({ "source": s.source_url, "target": s.target_url, "execute": run.execute,
+        "analysis": { "source": s.source, "target": s.target }, "plan": s.plan, "references": references });
+    if s.source.objects == 0 {
+        warn!("The source {} is empty: nothing to migrate (check the URL and permissions)", s.source_url);
+        return Ok(Outcome {
+            exit: exit::FAILED,
+            json: summary,
+            text: format!("Source {} is empty: nothing to migrate.", s.source_url),
+        });
+    }
+    let conflicts = !s.plan.conflicts.is_empty();
+    if !run.execute {
+        for key in s.plan.to_copy_keys.items.iter().take(20) {
+            info!("[DRY-RUN] Would copy {}{key} → {}{key}", s.source_url, s.target_url);
+        }
+        if s.plan.to_copy_keys.total > 20 {
+            info!("[DRY-RUN] … and {} more", HumanCount(s.plan.to_copy_keys.total - 20));
+        }
+        let mut text = format!(
+            "[DRY-RUN] Would copy {} new and overwrite {}; {} identical; {} conflicts; {} only in target.\nRun again with --execute to copy.",
+            render::tally(&s.plan.to_copy),
+            HumanCount(s.plan.to_overwrite.objects),
+            HumanCount(s.plan.identical.objects),
+            HumanCount(s.plan.conflicts.total),
+            HumanCount(s.plan.extra_in_target.total),
+        );
+        if conflicts {
+            text.push_str("\nConflicts: objects differ in the target; --overwrite-changed replaces them.");
+        }
+        return Ok(Outcome { exit: if conflicts { exit::DIFFERENT } else { exit::OK }, json: summary, text });
+    }
+    if conflicts {
+        let text = format!(
+            "{} objects differ in the target; nothing was copied. Resolve them, or run again with --overwrite-changed to replace them.",
+            HumanCount(s.plan.conflicts.total)
+        );
+        warn!("{text}");
+        return Ok(Outcome { exit: exit::DIFFERENT, json: summary, text });
+    }
+    let options =
+        CopyOptions { jobs: run.jobs, overwrite_changed: run.overwrite_changed, ..Default::default() };
+    let copied = copy(source.as_ref(), target.as_ref(), options, progress).await?;
+    render::log_copy(&copied);
+    let verified = verify(source.as_ref(), target.as_ref(), run.jobs, progress, &mut |_| Ok(())).await?;
+    let table = render::verify_table(&verified);
+    summary["copy"] = json!(copied);
+    summary["verify"] = json!(verified);
+    let code = if !copied.failed.is_empty() {
+        exit::FAILED
+    } else if !verified.passed() || !copied.conflicts.is_empty() {
+        exit::DIFFERENT
+    } else {
+        exit::OK
+    };
+    let text = format!("Copied {}.\n{table}", render::tally(&copied.copied));
+    Ok(Outcome { exit: code, json: summary, text })
+}
+
+/// How the operator confirms a deletion.
+#[derive(Debug, Clone)]
+pub enum Confirmation {
+    /// `--confirm-text`: must equal the source URL exactly.
+    Text(String),
+    /// Prompt on the terminal: type the source URL, then confirm again.
+    Interactive,
+    /// Neither is possible (no terminal, no `--confirm-text`).
+    Unavailable,
+}
+
+/// A delete-old run.
+#[derive(Debug, Clone)]
+pub struct DeleteRun {
+    /// Which documented migration.
+    pub preset: Preset,
+    /// Environment name, when given.
+    pub env: Option<String>,
+    /// The location to delete.
+    pub source: String,
+    /// Where its verified copy is.
+    pub target: String,
+    /// Delete (otherwise a dry run).
+    pub confirm_delete: bool,
+    /// How deletion is confirmed.
+    pub confirmation: Confirmation,
+    /// A code tree that must no longer refer to the source.
+    pub code_dir: Option<PathBuf>,
+    /// Objects at once.
+    pub jobs: usize,
+    /// Where the manifest is written locally.
+    pub manifest_dir: PathBuf,
+    /// File stem of this run (`delete_old_qpi_exports_prod_20261121_101500`).
+    pub run_stem: String,
+}
+
+fn confirmed(confirmation: &Confirmation, source: &str, summary: &str) -> std::result::Result<(), String> {
+    match confirmation {
+        Confirmation::Text(text) if text == source => Ok(()),
+        Confirmation::Text(text) => Err(format!("--confirm-text {text:?} is not the source URL {source:?}")),
+        Confirmation::Unavailable => Err(format!(
+            "no terminal to confirm on: pass --confirm-text '{source}' to confirm non-interactively"
+        )),
+        Confirmation::Interactive => {
+            eprintln!("{summary}");
+            let typed: String = dialoguer::Input::new()
+                .with_prompt(format!("Type the source URL to confirm deletion ({source})"))
+                .allow_empty(true)
+                .interact_text()
+                .map_err(|e| format!("confirmation prompt failed: {e}"))?;
+            if typed.trim() != source {
+                return Err(format!("typed {typed:?}, not the source URL"));
+            }
+            let sure = dialoguer::Confirm::new()
+                .with_prompt(format!("Really delete every object listed in the manifest from {source}?"))
+                .default(false)
+                .interact()
+                .map_err(|e| format!("confirmation prompt failed: {e}"))?;
+            if sure { Ok(()) } else { Err("not confirmed".into()) }
+        }
+    }
+}
+
+/// Checks, and with confirmation writes the manifest and deletes.
+pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn Progress) -> Result<Outcome> {
+    let source = locations.open(&run.source)?;
+    let target = locations.open(&run.target)?;
+    info!("Deletion of {} (verified copy: {})", source.url(), target.url());
+    info!(
+        "Mode: {}",
+        if run.confirm_delete {
+            "DELETE (after checks and confirmation)"
+        } else {
+            "DRY-RUN (nothing is deleted; --confirm-delete to delete)"
+        }
+    );
+    let references = match &run.code_dir {
+        Some(dir) => Some(scan(dir, &run.source, run.env.as_deref())?),
+        None => None,
+    };
+    let manifest_path = run.manifest_dir.join(format!("{}_manifest.jsonl", run.run_stem));
+    let mut check = match check_deletion(
+        source.as_ref(),
+        target.as_ref(),
+        &run.preset.critical(),
+        references,
+        run.confirm_delete.then_some(manifest_path.as_path()),
+        run.jobs,
+        progress,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            warn!("REFUSED: the checks could not complete, nothing is deleted: {e}");
+            return Err(e.into());
+        }
+    };
+    let table = render::verify_table(&check.verify);
+    render::log_deletion_check(&check);
+    let mut summary = json!({ "source": source.url(), "target": target.url(), "checks": &check });
+    let objects = check.verify.source;
+    if !check.allowed() {
+        check.discard_manifest();
+        let text = format!("{table}\nDeletion REFUSED: {}\nNothing was deleted.", check.refusals.join("; "));
+        return Ok(Outcome { exit: exit::REFUSED, json: summary, text });
+    }
+    let what = format!("{} from {}", render::tally(&objects), source.url());
+    if !run.confirm_delete {
+        info!("[DRY-RUN] Would delete {what}");
+        let text = format!(
+            "{table}\n[DRY-RUN] Would delete {what}.\nAll checks passed. Run again with --confirm-delete to delete."
+        );
+        return Ok(Outcome { exit: exit::OK, json: summary, text });
+    }
+    let prompt = format!("{table}\nAbout to delete {what}.");
+    if let Err(why) = confirmed(&run.confirmation, &source.url(), &prompt) {
+        check.discard_manifest();
+        warn!("REFUSED: {why}");
+        summary["refused"] = json!(why);
+        return Ok(Outcome {
+            exit: exit::REFUSED,
+            json: summary,
+            text: format!("Deletion REFUSED: {why}. Nothing was deleted."),
+        });
+    }
+    let manifest = check
+        .finish_manifest(&target.url(), &run.run_stem)?
+        .ok_or_else(|| BucketsError::Usage("the manifest was not written".into()))?;
+    info!(
+        "Manifest written: {} ({} objects)",
+        manifest.path().display(),
+        HumanCount(manifest.summary.objects)
+    );
+    let remote = upload_manifest(target.as_ref(), manifest.path()).await?;
+    info!("Manifest saved to {remote}");
+    let deleted = delete_from_manifest(source.as_ref(), &manifest, run.jobs, progress).await?;
+    let table = render::deletion_table(&deleted);
+    summary["manifest"] = json!({ "local": manifest.path(), "remote": remote });
+    summary["deletion"] = json!(deleted);
+    let report_path = manifest.path().with_extension("deletion.json");
+    std::fs::write(&report_path, serde_json::to_vec_pretty(&summary).unwrap_or_default()).map_err(|e| {
+        BucketsError::Io { what: "cannot write".into(), path: report_path.display().to_string(), source: e }
+    })?;
+    info!("Deletion summary written: {}", report_path.display());
+    let code = if deleted.failed.is_empty() { exit::OK } else { exit::FAILED };
+    let text = format!(
+        "{table}\nManifest: {}\nRestore with: restore --manifest {}",
+        manifest.path().display(),
+        manifest.path().display()
+    );
+    Ok(Outcome { exit: code, json: summary, text })
+}
+
+/// Copies the manifest into the target bucket under `_migration_manifests/`; returns its URL.
+async fn upload_manifest(target: &dyn ObjectBackend, path: &Path) -> Result<String> {
+    let folder = target.sibling("_migration_manifests")?;
+    let name =
+        path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "manifest.jsonl".into());
+    let data = std::fs::read(path).map_err(|e| BucketsError::Io {
+        what: "cannot read".into(),
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let attrs = migrate_objects::ObjectAttrs {
+        content_type: Some("application/x-ndjson".into()),
+        ..Default::default()
+    };
+    let stream = futures::stream::iter([Ok::<_, ObjectsError>(bytes::Bytes::from(data))]);
+    folder.put(&name, &attrs, Box::pin(stream), false).await?;
+    Ok(format!("{}{name}", folder.url()))
+}
+
+/// Restores a manifest's objects (dry run unless `execute`).
+pub async fn run_restore(
+    locations: &Locations,
+    manifest: &Path,
+    execute: bool,
+    jobs: usize,
+    progress: &dyn Progress,
+) -> Result<Outcome> {
+    let manifest = migrate_objects::Manifest::open(manifest)?;
+    let source = locations.open(&manifest.summary.source)?;
+    let target = locations.open(&manifest.summary.target)?;
+    info!(
+        "Restore of {} objects ({}) from {} back into {}",
+        HumanCount(manifest.summary.objects),
+        HumanBytes(manifest.summary.bytes),
+        target.url(),
+        source.url()
+    );
+    let report = restore(&manifest, source.as_ref(), target.as_ref(), execute, jobs, progress).await?;
+    let text = render::restore_summary(&report, execute);
+    info!("{text}");
+    let code = if report.complete() {
+        exit::OK
+    } else if report.failed.is_empty() {
+        exit::DIFFERENT
+    } else {
+        exit::FAILED
+    };
+    Ok(Outcome {
+        exit: code,
+        json: json!({ "manifest": manifest.summary, "execute": execute, "restore": report }),
+        text,
+    })
+}
