@@ -41,6 +41,10 @@ pub enum PgError {
     /// The COPY was already finished or aborted.
     #[error("the load was already finished")]
     Finished,
+
+    /// A COPY stream stopped without saying why (a crashed task).
+    #[error("binary COPY failed: {0}")]
+    Copy(String),
 }
 
 /// Result alias for this crate.

@@ -20,6 +20,12 @@ use std::sync::Arc;
 
 /// Bytes of encoded rows sent to the server at once.
 const SEND_CHUNK: usize = 4 << 20;
+/// Upper bound of concurrent COPY streams per load.
+const MAX_COPY_STREAMS: usize = 8;
+
+fn default_copy_streams() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
+}
 
 /// A PostgreSQL database as a migration target and, for verification, a source.
 #[derive(Debug, Clone)]
@@ -27,6 +33,7 @@ pub struct PostgresStore {
     pool: PgPool,
     label: String,
     hints: Arc<BTreeMap<String, TableHints>>,
+    copy_streams: usize,
 }
 
 impl PostgresStore {
@@ -40,11 +47,24 @@ impl PostgresStore {
             .await
             .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
         let _ = sqlx::Connection::close(first).await;
+        let copy_streams = default_copy_streams();
         let pool = PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections((MAX_COPY_STREAMS + 2) as u32)
             .acquire_timeout(std::time::Duration::from_secs(30))
             .connect_lazy_with(options);
-        Ok(Self { pool, label, hints: Arc::new(BTreeMap::new()) })
+        Ok(Self { pool, label, hints: Arc::new(BTreeMap::new()), copy_streams })
+    }
+
+    /// Loads each table through `n` concurrent binary COPY streams (1 to 8; the default
+    /// follows the machine's cores, at least 2): batches are encoded and sent in parallel.
+    pub fn with_copy_streams(mut self, n: usize) -> Self {
+        self.copy_streams = n.clamp(1, MAX_COPY_STREAMS);
+        self
+    }
+
+    /// How many COPY streams a load uses.
+    pub fn copy_streams(&self) -> usize {
+        self.copy_streams
     }
 
     /// Per-table keys, indexes and column type overrides.
@@ -313,45 +333,121 @@ impl TableSink for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(|e| self.sql_err(table, e))?;
-        let copy_sql = format!("COPY {} FROM STDIN (FORMAT binary)", quote_ident(&staging));
-        let mut copy = self.pool.copy_in_raw(&copy_sql).await.map_err(|e| self.sql_err(table, e))?;
-        copy.send(HEADER).await.map_err(|e| self.sql_err(table, e))?;
+        let plans = Arc::new(plans);
+        let mut workers = Vec::with_capacity(self.copy_streams);
+        for _ in 0..self.copy_streams {
+            // Each stream opens its COPY now, so a refused connection fails the load here.
+            let copy_sql = format!("COPY {} FROM STDIN (FORMAT binary)", quote_ident(&staging));
+            let mut copy = self.pool.copy_in_raw(&copy_sql).await.map_err(|e| self.sql_err(table, e))?;
+            copy.send(HEADER).await.map_err(|e| self.sql_err(table, e))?;
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            let job =
+                CopyStream { store: self.clone(), table: table.to_string(), plans: plans.clone(), copy };
+            workers.push(Worker { tx, handle: tokio::spawn(job.run(rx)) });
+        }
         Ok(Box::new(PgLoad {
             store: self.clone(),
             table: table.to_string(),
             staging,
-            plans,
             exists,
             if_exists,
-            copy: Some(copy),
-            buffer: Vec::with_capacity(SEND_CHUNK + (1 << 16)),
+            workers,
+            next: 0,
         }))
     }
 }
 
-/// A binary COPY into the staging table; commit swaps it in.
+/// What a load sends its COPY streams.
+enum Msg {
+    Batch(RecordBatch),
+    Abort,
+}
+
+/// One COPY stream: encodes the batches it receives and sends them to the server.
+struct CopyStream {
+    store: PostgresStore,
+    table: String,
+    plans: Arc<Vec<ColumnPlan>>,
+    copy: PgCopyIn<PoolConnection<Postgres>>,
+}
+
+impl CopyStream {
+    async fn run(mut self, mut rx: tokio::sync::mpsc::Receiver<Msg>) -> Result<u64> {
+        let mut buffer = Vec::with_capacity(SEND_CHUNK + (1 << 16));
+        let outcome: Result<()> = async {
+            while let Some(msg) = rx.recv().await {
+                let batch = match msg {
+                    Msg::Batch(b) => b,
+                    Msg::Abort => return Err(PgError::Finished),
+                };
+                encode_rows(&batch, &self.plans, &self.table, &mut buffer)?;
+                if buffer.len() >= SEND_CHUNK {
+                    self.copy
+                        .send(buffer.as_slice())
+                        .await
+                        .map_err(|e| self.store.sql_err(&self.table, e))?;
+                    buffer.clear();
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            let _ = self.copy.abort("migrate: load aborted").await;
+            return Err(e);
+        }
+        buffer.extend_from_slice(&TRAILER);
+        self.copy.send(buffer.as_slice()).await.map_err(|e| self.store.sql_err(&self.table, e))?;
+        self.copy.finish().await.map_err(|e| self.store.sql_err(&self.table, e))
+    }
+}
+
+/// Appends `batch`'s rows, binary COPY encoded, to `buffer`.
+fn encode_rows(batch: &RecordBatch, plans: &[ColumnPlan], table: &str, buffer: &mut Vec<u8>) -> Result<()> {
+    let value_error = |plan: &ColumnPlan, p: migrate_core::convert::ValueProblem| PgError::Value {
+        table: table.to_string(),
+        column: plan.name.clone(),
+        why: p.why,
+        fix: p.fix.to_string(),
+    };
+    let prepared = batch
+        .columns()
+        .iter()
+        .zip(plans)
+        .map(|(col, plan)| prepare(col, &plan.encoding).map_err(|p| value_error(plan, p)))
+        .collect::<Result<Vec<Prepared>>>()?;
+    let ncols = (plans.len() as i16).to_be_bytes();
+    for row in 0..batch.num_rows() {
+        buffer.extend_from_slice(&ncols);
+        for (col, plan) in prepared.iter().zip(plans) {
+            col.write_field(row, buffer).map_err(|p| value_error(plan, p))?;
+        }
+    }
+    Ok(())
+}
+
+struct Worker {
+    tx: tokio::sync::mpsc::Sender<Msg>,
+    handle: tokio::task::JoinHandle<Result<u64>>,
+}
+
+async fn join(worker: Worker) -> Result<u64> {
+    drop(worker.tx);
+    worker.handle.await.map_err(|e| PgError::Copy(format!("a COPY stream stopped: {e}")))?
+}
+
+/// Binary COPY streams into the staging table; commit swaps it in.
 struct PgLoad {
     store: PostgresStore,
     table: String,
     staging: String,
-    plans: Vec<ColumnPlan>,
     exists: bool,
     if_exists: IfExists,
-    copy: Option<PgCopyIn<PoolConnection<Postgres>>>,
-    buffer: Vec<u8>,
+    workers: Vec<Worker>,
+    next: usize,
 }
 
 impl PgLoad {
-    async fn flush(&mut self) -> Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let copy = self.copy.as_mut().ok_or(PgError::Finished)?;
-        copy.send(self.buffer.as_slice()).await.map_err(|e| self.store.sql_err(&self.table, e))?;
-        self.buffer.clear();
-        Ok(())
-    }
-
     async fn drop_staging(&self) -> Result<()> {
         sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE IF EXISTS {}", quote_ident(&self.staging))))
             .execute(&self.store.pool)
@@ -359,47 +455,50 @@ impl PgLoad {
             .map_err(|e| self.store.sql_err(&self.table, e))?;
         Ok(())
     }
+
+    /// Stops every stream (aborting their COPYs) and drops the staging table.
+    async fn abandon(&mut self) {
+        for w in &self.workers {
+            let _ = w.tx.send(Msg::Abort).await;
+        }
+        for w in self.workers.drain(..) {
+            let _ = join(w).await;
+        }
+        let _ = self.drop_staging().await;
+    }
 }
 
 #[async_trait]
 impl TableLoad for PgLoad {
     async fn write(&mut self, batch: RecordBatch) -> migrate_core::Result<()> {
-        let prepared = batch
-            .columns()
-            .iter()
-            .zip(&self.plans)
-            .map(|(col, plan)| {
-                prepare(col, &plan.encoding).map_err(|p| PgError::Value {
-                    table: self.table.clone(),
-                    column: plan.name.clone(),
-                    why: p.why,
-                    fix: p.fix.to_string(),
-                })
-            })
-            .collect::<Result<Vec<Prepared>>>()?;
-        let ncols = (self.plans.len() as i16).to_be_bytes();
-        for row in 0..batch.num_rows() {
-            self.buffer.extend_from_slice(&ncols);
-            for (col, plan) in prepared.iter().zip(&self.plans) {
-                col.write_field(row, &mut self.buffer).map_err(|p| PgError::Value {
-                    table: self.table.clone(),
-                    column: plan.name.clone(),
-                    why: p.why,
-                    fix: p.fix.to_string(),
-                })?;
-            }
-            if self.buffer.len() >= SEND_CHUNK {
-                self.flush().await?;
-            }
+        let i = self.next % self.workers.len();
+        self.next += 1;
+        if self.workers[i].tx.send(Msg::Batch(batch)).await.is_err() {
+            // The stream ended early: its error says why; stop the others too.
+            let failed = self.workers.remove(i);
+            let err = match join(failed).await {
+                Err(e) => e,
+                Ok(_) => PgError::Copy("a COPY stream ended early".into()),
+            };
+            self.abandon().await;
+            return Err(err.into());
         }
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> migrate_core::Result<u64> {
-        self.buffer.extend_from_slice(&TRAILER);
-        self.flush().await?;
-        let copy = self.copy.take().ok_or(PgError::Finished)?;
-        let rows = copy.finish().await.map_err(|e| self.store.sql_err(&self.table, e))?;
+        let mut rows = 0;
+        let mut failure = None;
+        for w in std::mem::take(&mut self.workers) {
+            match join(w).await {
+                Ok(n) => rows += n,
+                Err(e) => failure = failure.or(Some(e)),
+            }
+        }
+        if let Some(e) = failure {
+            let _ = self.drop_staging().await;
+            return Err(e.into());
+        }
         let (s, t) = (quote_ident(&self.staging), quote_ident(&self.table));
         let swap = if self.exists && self.if_exists == IfExists::Append {
             format!("INSERT INTO {t} SELECT * FROM {s}; DROP TABLE {s};")
@@ -426,10 +525,8 @@ impl TableLoad for PgLoad {
     }
 
     async fn abort(mut self: Box<Self>) -> migrate_core::Result<()> {
-        if let Some(copy) = self.copy.take() {
-            let _ = copy.abort("migrate: load aborted").await;
-        }
-        Ok(self.drop_staging().await?)
+        self.abandon().await;
+        Ok(())
     }
 }
 

@@ -234,3 +234,26 @@ async fn unsupported_types_are_refused_before_writing() {
     let err = store.plan("weird", &schema).unwrap_err();
     assert!(matches!(&err, PgError::Unsupported { column, .. } if column == "u"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_spread_over_several_copy_streams_all_land_once() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await.with_copy_streams(3);
+    assert_eq!(store.copy_streams(), 3);
+    let batches: Vec<RecordBatch> = (0..10).map(|b| ids(((b * 1000)..(b * 1000 + 1000)).collect())).collect();
+    let schema = batches[0].schema();
+    let mut load = store.begin("spread", schema.clone(), IfExists::Replace).await.unwrap();
+    for b in &batches {
+        load.write(b.clone()).await.unwrap();
+    }
+    assert_eq!(load.commit().await.unwrap(), 10_000);
+    let back = read_back(&store, "spread", schema).await;
+    let (mut expected, mut got) = (Fingerprint::default(), Fingerprint::default());
+    batches.iter().for_each(|b| expected.update(b).unwrap());
+    back.iter().for_each(|b| got.update(b).unwrap());
+    assert_eq!(got, expected, "every row once, whatever stream carried it");
+}
+
+fn ids(values: Vec<i64>) -> RecordBatch {
+    batch(vec![("id", Arc::new(Int64Array::from(values)) as ArrayRef)])
+}
