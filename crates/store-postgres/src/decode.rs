@@ -80,7 +80,7 @@ impl Raw {
             (Raw::Int(x), Encoding::Int4) => x.append_value(i32::from_be_bytes(be(b)?).into()),
             (Raw::Int(x), Encoding::Timestamp) => x.append_value(match i64::from_be_bytes(be(b)?) {
                 i64::MAX => i64::MAX,
-                i64::MIN => i64::MIN,
+                i64::MIN => -i64::MAX, // -infinity, as DuckDB writes it to Arrow
                 v => v + PG_EPOCH_MICROS,
             }),
             (Raw::Int(x), Encoding::DurationInterval) => {
@@ -98,7 +98,7 @@ impl Raw {
             (Raw::Bytes(x), _) => x.append_value(b),
             (Raw::Date(x), _) => x.append_value(match i32::from_be_bytes(be(b)?) {
                 i32::MAX => i32::MAX,
-                i32::MIN => i32::MIN,
+                i32::MIN => -i32::MAX, // -infinity, as DuckDB writes it to Arrow
                 d => d + PG_EPOCH_DAYS,
             }),
             (Raw::Interval(x), _) => {

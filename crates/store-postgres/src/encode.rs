@@ -247,18 +247,25 @@ impl Prepared {
             Prepared::Text(a) => out.extend_from_slice(a.value(row).as_bytes()),
             Prepared::Bytea(a) => out.extend_from_slice(a.value(row)),
             Prepared::Date(a) => {
+                // ±infinity as DuckDB writes them to Arrow (±i32::MAX); PostgreSQL's -infinity
+                // on the wire is i32::MIN.
                 let days = match a.value(row) {
-                    i32::MAX => i32::MAX, // infinity
-                    i32::MIN => i32::MIN, // -infinity
-                    d => d - PG_EPOCH_DAYS,
+                    i32::MAX => i32::MAX,
+                    d if d == -i32::MAX => i32::MIN,
+                    d => d.checked_sub(PG_EPOCH_DAYS).ok_or_else(|| ValueProblem {
+                        why: format!("the date {d} (days since 1970) is out of PostgreSQL's range"),
+                        fix: "integer",
+                    })?,
                 };
                 out.extend_from_slice(&days.to_be_bytes());
             }
             Prepared::Time(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
             Prepared::Timestamp(a) => {
+                // ±infinity as DuckDB writes them to Arrow (±i64::MAX); PostgreSQL's -infinity
+                // on the wire is i64::MIN.
                 let micros = match a.value(row) {
-                    i64::MAX => i64::MAX, // infinity
-                    i64::MIN => i64::MIN, // -infinity
+                    i64::MAX => i64::MAX,
+                    v if v == -i64::MAX => i64::MIN,
                     v => v.checked_sub(PG_EPOCH_MICROS).ok_or_else(|| ValueProblem {
                         why: format!("the timestamp {v} µs is out of PostgreSQL's range"),
                         fix: "bigint",
@@ -303,6 +310,32 @@ impl Prepared {
 }
 
 /// Writes a decimal string (`-123.4500`) as PostgreSQL's binary `numeric`.
+/// Checks that every value fits a `numeric(p,s)` column (`sql_type`); other types pass. Arrow
+/// data can carry more digits than its declared precision (DuckDB writes HUGEINT as
+/// DECIMAL(38,0), and HUGEINT reaches 39 digits); PostgreSQL would refuse the whole COPY.
+pub(crate) fn check_numeric_fits(prepared: &Prepared, sql_type: &str) -> Result<(), ValueProblem> {
+    let Prepared::Numeric(values) = prepared else { return Ok(()) };
+    let Some((p, s)) = sql_type
+        .strip_prefix("numeric(")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once(','))
+        .and_then(|(p, s)| Some((p.trim().parse::<usize>().ok()?, s.trim().parse::<usize>().ok()?)))
+    else {
+        return Ok(());
+    };
+    for v in values.iter().flatten() {
+        let int_part = v.trim_start_matches('-').split('.').next().unwrap_or("");
+        let digits = int_part.trim_start_matches('0').len();
+        if digits > p.saturating_sub(s) {
+            return Err(ValueProblem {
+                why: format!("the value {v} has more digits than {sql_type} holds"),
+                fix: "numeric",
+            });
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn encode_numeric(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),

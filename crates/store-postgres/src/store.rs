@@ -2,7 +2,7 @@
 //! and, for verification, a source (binary COPY out, decoded to the expected Arrow types).
 
 use crate::decode::{Raw, Reader};
-use crate::encode::{HEADER, Prepared, TRAILER, prepare};
+use crate::encode::{HEADER, Prepared, TRAILER, check_numeric_fits, prepare};
 use crate::error::{PgError, Result};
 use crate::types::{ColumnPlan, plan_column};
 use arrow::array::RecordBatch;
@@ -414,7 +414,11 @@ fn encode_rows(batch: &RecordBatch, plans: &[ColumnPlan], table: &str, buffer: &
         .columns()
         .iter()
         .zip(plans)
-        .map(|(col, plan)| prepare(col, &plan.encoding).map_err(|p| value_error(plan, p)))
+        .map(|(col, plan)| {
+            let prepared = prepare(col, &plan.encoding).map_err(|p| value_error(plan, p))?;
+            check_numeric_fits(&prepared, &plan.sql_type).map_err(|p| value_error(plan, p))?;
+            Ok(prepared)
+        })
         .collect::<Result<Vec<Prepared>>>()?;
     let ncols = (plans.len() as i16).to_be_bytes();
     for row in 0..batch.num_rows() {

@@ -49,10 +49,10 @@ pub(crate) fn to_bindable(col: &ArrayRef, storage: Storage) -> Result<Bindable, 
         Storage::DecimalAsReal => {
             Bindable::Real(strict_cast(col, &DataType::Float64)?.as_primitive().clone())
         }
-        Storage::Text => Bindable::Text(match col.data_type() {
-            DataType::Timestamp(unit, Some(_)) => zoned_to_text(col, *unit)?,
-            _ => strict_cast(col, &DataType::Utf8)?.as_string::<i32>().clone(),
-        }),
+        Storage::Text => Bindable::Text(with_infinities_as_text(col, |finite| match finite.data_type() {
+            DataType::Timestamp(unit, Some(_)) => zoned_to_text(finite, *unit),
+            _ => Ok(strict_cast(finite, &DataType::Utf8)?.as_string::<i32>().clone()),
+        })?),
         Storage::IntervalText => Bindable::Text(interval_text(col)?),
         Storage::Json => Bindable::Text(to_json_text(col)?),
         Storage::Blob => Bindable::Blob(strict_cast(col, &DataType::Binary)?.as_binary::<i32>().clone()),
@@ -64,6 +64,78 @@ pub(crate) fn to_bindable(col: &ArrayRef, storage: Storage) -> Result<Bindable, 
 fn zoned_to_text(col: &ArrayRef, unit: TimeUnit) -> Result<StringArray, ArrowError> {
     let naive = strict_cast(&retype(col, DataType::Timestamp(unit, None))?, &DataType::Utf8)?;
     Ok(naive.as_string::<i32>().iter().map(|v| v.map(|t| format!("{t}Z"))).collect())
+}
+
+/// Dates and timestamps, whose ±infinity DuckDB writes to Arrow as ±MAX of the storage integer.
+fn is_temporal(t: &DataType) -> bool {
+    matches!(t, DataType::Timestamp(..) | DataType::Date32 | DataType::Date64)
+}
+
+/// The storage integers of a date or timestamp column, widened to i64, with the MAX of its width.
+fn storage_ints(col: &ArrayRef) -> Result<(Int64Array, i64), ArrowError> {
+    Ok(match col.data_type() {
+        DataType::Date32 => (
+            strict_cast(&retype(col, DataType::Int32)?, &DataType::Int64)?.as_primitive().clone(),
+            i32::MAX.into(),
+        ),
+        _ => (retype(col, DataType::Int64)?.as_primitive().clone(), i64::MAX),
+    })
+}
+
+/// Text of a column through `finite`, with date and timestamp ±infinity written as
+/// `infinity` / `-infinity` (as PostgreSQL and DuckDB spell them).
+fn with_infinities_as_text(
+    col: &ArrayRef,
+    finite: impl Fn(&ArrayRef) -> Result<StringArray, ArrowError>,
+) -> Result<StringArray, ArrowError> {
+    if !is_temporal(col.data_type()) {
+        return finite(col);
+    }
+    let (ints, max) = storage_ints(col)?;
+    let infinite: BooleanArray =
+        ints.iter().map(|v| Some(matches!(v, Some(v) if v == max || v == -max))).collect();
+    if infinite.true_count() == 0 {
+        return finite(col);
+    }
+    let text = finite(&arrow::compute::nullif(col, &infinite)?)?;
+    Ok(text
+        .iter()
+        .zip(ints.iter())
+        .map(|(t, v)| match v {
+            Some(v) if v == max => Some("infinity".to_string()),
+            Some(v) if v == -max => Some("-infinity".to_string()),
+            _ => t.map(str::to_string),
+        })
+        .collect())
+}
+
+/// The inverse of [`with_infinities_as_text`]: `infinity` / `-infinity` back to ±MAX.
+fn infinities_from_text(
+    text: &StringArray,
+    to: &DataType,
+    finite: impl Fn(&StringArray) -> Result<ArrayRef, ArrowError>,
+) -> Result<ArrayRef, ArrowError> {
+    let is_inf = |t: Option<&str>| matches!(t, Some("infinity" | "-infinity"));
+    if !text.iter().any(is_inf) {
+        return finite(text);
+    }
+    let masked: StringArray = text.iter().map(|t| if is_inf(t) { None } else { t }).collect();
+    let values = finite(&masked)?;
+    let (ints, max) = storage_ints(&values)?;
+    let merged: Int64Array = text
+        .iter()
+        .zip(ints.iter())
+        .map(|(t, v)| match t {
+            Some("infinity") => Some(max),
+            Some("-infinity") => Some(-max),
+            _ => v,
+        })
+        .collect();
+    let merged: ArrayRef = Arc::new(merged);
+    match to {
+        DataType::Date32 => retype(&strict_cast(&merged, &DataType::Int32)?, to.clone()),
+        _ => retype(&merged, to.clone()),
+    }
 }
 
 fn zoned_from_text(text: &StringArray, to: &DataType) -> Result<ArrayRef, ArrowError> {
@@ -153,8 +225,8 @@ impl RawColumn {
                     .collect();
                 strict_cast(&parsed?, &to)
             }
-            Storage::Text if matches!(to, DataType::Timestamp(_, Some(_))) => {
-                zoned_from_text(raw.as_string::<i32>(), &to)
+            Storage::Text if is_temporal(&to) => {
+                infinities_from_text(raw.as_string::<i32>(), &to, |finite| zoned_from_text(finite, &to))
             }
             _ => strict_cast(&raw, &to),
         }
