@@ -81,7 +81,7 @@ impl Raw {
             (Raw::Int(x), Encoding::Timestamp) => x.append_value(match i64::from_be_bytes(be(b)?) {
                 i64::MAX => i64::MAX,
                 i64::MIN => -i64::MAX, // -infinity, as DuckDB writes it to Arrow
-                v => v + PG_EPOCH_MICROS,
+                v => v.checked_add(PG_EPOCH_MICROS).ok_or_else(|| bad("timestamp out of range"))?,
             }),
             (Raw::Int(x), Encoding::DurationInterval) => {
                 let (micros, rest) = b.split_at_checked(8).ok_or_else(|| bad("short interval"))?;
@@ -99,7 +99,7 @@ impl Raw {
             (Raw::Date(x), _) => x.append_value(match i32::from_be_bytes(be(b)?) {
                 i32::MAX => i32::MAX,
                 i32::MIN => -i32::MAX, // -infinity, as DuckDB writes it to Arrow
-                d => d + PG_EPOCH_DAYS,
+                d => d.checked_add(PG_EPOCH_DAYS).ok_or_else(|| bad("date out of range"))?,
             }),
             (Raw::Interval(x), _) => {
                 if b.len() != 16 {
