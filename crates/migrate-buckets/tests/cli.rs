@@ -54,6 +54,20 @@ impl Env {
         self.gcs.upload(bucket, name, Bytes::from(body.to_string()), &opts).await.unwrap();
     }
 
+    /// All log files starting with `stem`, concatenated.
+    fn log_text(&self, stem: &str) -> String {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("logs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name().unwrap().to_string_lossy().starts_with(stem)
+                    && p.extension().is_some_and(|x| x == "log")
+            })
+            .collect();
+        files.sort();
+        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    }
+
     async fn names(&self, bucket: &str, prefix: &str) -> Vec<String> {
         self.gcs.list(bucket, prefix).map_ok(|o| o.name).try_collect().await.unwrap()
     }
@@ -169,6 +183,11 @@ async fn qpi_execute_copies_verifies_and_a_rerun_copies_only_new_objects() {
     insta::assert_snapshot!(env.transcript(&out));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(env.names(&env.new_bucket(), "qpi_exports/").await.len(), 9);
+    let log = env.log_text("migrate_qpi_exports_");
+    assert!(
+        log.contains("INFO | copied qpi_answers_20240101/part-0.jsonl ("),
+        "every copy is recorded: {log}"
+    );
 
     // The external system writes one more day before cutover: only that is copied.
     env.put(&env.old(), "QPI_exports/qpi_answers_20240107/part-0.jsonl", "{\"late\":true}\n").await;
@@ -253,6 +272,12 @@ async fn deletion_refuses_wrong_or_missing_confirmation_then_deletes_with_a_mani
     insta::assert_snapshot!("delete_confirmed", env.transcript(&out));
     assert_eq!(out.status.code(), Some(0));
     assert!(env.names(&env.old(), "QPI_exports/").await.is_empty());
+    let log = env.log_text("delete_old_qpi_exports_");
+    let deleted = format!(
+        "INFO | deleted gs://{}/QPI_exports/qpi_answers_20240105/part-1.jsonl (generation ",
+        env.old()
+    );
+    assert!(log.contains(&deleted), "every deletion is recorded: {log}");
     let remote = env.names(&env.new_bucket(), "_migration_manifests/").await;
     assert_eq!(remote.len(), 1, "{remote:?}");
     let manifest = std::fs::read_dir(env.dir.path().join("logs"))

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::FmtContext;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::layer::SubscriberExt;
@@ -52,7 +53,12 @@ pub fn redact(text: &str) -> String {
     secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "****"))
 }
 
-/// Logs to stderr and to `<dir>/<prefix>_<timestamp>.log`; returns the file's path.
+/// The tracing target of per-object records (each copy, each deletion): written to the log
+/// file only, so the terminal keeps to summaries.
+pub const FILE_ONLY: &str = "migrate::record";
+
+/// Logs to stderr and to `<dir>/<prefix>_<timestamp>.log`; returns the file's path. Events with
+/// target [`FILE_ONLY`] go to the file alone.
 pub fn init(dir: &Path, prefix: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{prefix}_{}.log", chrono::Utc::now().format("%Y%m%d_%H%M%S_%3f")));
@@ -63,7 +69,8 @@ pub fn init(dir: &Path, prefix: &str) -> std::io::Result<PathBuf> {
         .with(
             tracing_subscriber::fmt::layer()
                 .event_format(Plain { timestamps: false })
-                .with_writer(std::io::stderr),
+                .with_writer(std::io::stderr)
+                .with_filter(tracing_subscriber::filter::filter_fn(|m| m.target() != FILE_ONLY)),
         )
         .with(
             tracing_subscriber::fmt::layer()

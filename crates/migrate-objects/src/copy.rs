@@ -114,9 +114,12 @@ pub async fn copy_with_retries(
     }
 }
 
+/// Tracing target of per-object records (the binaries send them to the log file only).
+pub const RECORD: &str = "migrate::record";
+
 enum Outcome {
-    Copied(u64, CopyPath, bool),
-    Skipped(u64),
+    Copied(String, u64, CopyPath, bool),
+    Skipped(String, u64),
     Conflict(Problem),
     Failed(Problem),
     Extra,
@@ -139,17 +142,17 @@ pub async fn copy(
             let outcome = match (action, pair) {
                 (Action::Copy, Pair::SourceOnly(s)) => {
                     match copy_with_retries(source, target, &s, None, options.attempts).await {
-                        Ok(path) => Outcome::Copied(s.size, path, false),
+                        Ok(path) => Outcome::Copied(s.key, s.size, path, false),
                         Err(e) => Outcome::Failed(Problem { key: s.key, reason: e.to_string() }),
                     }
                 }
                 (Action::Overwrite(_), Pair::Both(s, t)) => {
                     match copy_with_retries(source, target, &s, Some(&t), options.attempts).await {
-                        Ok(path) => Outcome::Copied(s.size, path, true),
+                        Ok(path) => Outcome::Copied(s.key, s.size, path, true),
                         Err(e) => Outcome::Failed(Problem { key: s.key, reason: e.to_string() }),
                     }
                 }
-                (Action::Skip, Pair::Both(s, _)) => Outcome::Skipped(s.size),
+                (Action::Skip, Pair::Both(s, _)) => Outcome::Skipped(s.key, s.size),
                 (Action::Conflict(reason), Pair::Both(s, _)) => {
                     Outcome::Conflict(Problem { key: s.key, reason })
                 }
@@ -162,7 +165,10 @@ pub async fn copy(
     let mut report = CopyReport::default();
     while let Some(outcome) = outcomes.try_next().await? {
         match outcome {
-            Outcome::Copied(size, path, overwritten) => {
+            Outcome::Copied(key, size, path, overwritten) => {
+                let how = if path == CopyPath::ServerSide { "server-side" } else { "streamed" };
+                let what = if overwritten { "overwrote" } else { "copied" };
+                tracing::info!(target: RECORD, "{what} {key} ({size} bytes, {how})");
                 if overwritten {
                     report.overwritten.add(size)
                 } else {
@@ -174,7 +180,8 @@ pub async fn copy(
                 }
                 progress.advance(1, size);
             }
-            Outcome::Skipped(size) => {
+            Outcome::Skipped(key, size) => {
+                tracing::info!(target: RECORD, "skipped {key}: identical in the target");
                 report.skipped_identical.add(size);
                 progress.advance(1, size);
             }

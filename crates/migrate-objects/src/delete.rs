@@ -187,6 +187,7 @@ pub async fn delete_from_manifest(
     while let Some((entry, outcome)) = outcomes.try_next().await? {
         match outcome {
             Ok(DeleteOutcome::Deleted) => {
+                tracing::info!(target: crate::copy::RECORD, "deleted {}{} (generation {})", source.url(), entry.key, entry.version.as_deref().unwrap_or("-"));
                 report.deleted.add(entry.size);
                 progress.advance(1, entry.size);
             }

@@ -52,7 +52,7 @@ pub mod testing;
 
 pub use backend::{ByteStream, DeleteOutcome, ObjectBackend};
 pub use checksum::{Comparison, Evidence, compare, compare_reported};
-pub use copy::{CopyOptions, CopyPath, CopyReport, copy, copy_object, copy_with_retries};
+pub use copy::{CopyOptions, CopyPath, CopyReport, RECORD, copy, copy_object, copy_with_retries};
 pub use delete::{DeletionCheck, DeletionReport, check_deletion, delete_from_manifest};
 pub use entry::{ObjectAttrs, ObjectEntry};
 pub use error::{ObjectsError, Result};
