@@ -339,3 +339,57 @@ async fn check_references_lists_every_file_and_line() {
     assert!(stderr.contains("a.py:2:"), "{stderr}");
     assert!(stderr.contains("b.sh:1:"), "{stderr}");
 }
+
+/// Runs `bin args` on a pseudo-terminal (util-linux `script`), typing `input` at its prompts.
+fn run_on_terminal(dir: &Path, bin: &str, args: &[&str], input: &str) -> (i32, String) {
+    use std::io::Write;
+    assert!(
+        Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()),
+        "`script` (util-linux) is needed to drive the interactive confirmation: apt-get install util-linux"
+    );
+    let command = std::iter::once(binary(bin).display().to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn interactive_confirmation_needs_the_exact_url_then_a_second_yes() {
+    let dir = migrate_testkit::temp_dir();
+    let old = dir.path().join("old/day_20240101");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::create_dir_all(dir.path().join("new")).unwrap();
+    std::fs::write(old.join("a.jsonl"), "{\"a\":1}\n").unwrap();
+    let from = format!("file://{}/old/", dir.path().display());
+    let to = format!("file://{}/new/", dir.path().display());
+    let copy = Command::new(binary("migrate-prefix"))
+        .args(["--from", &from, "--to", &to, "--execute"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(copy.status.code(), Some(0));
+    let args = ["--from", from.as_str(), "--to", to.as_str(), "--confirm-delete"];
+
+    let (code, screen) = run_on_terminal(dir.path(), "delete-prefix", &args, "file:///somewhere/else/\n");
+    assert_eq!(code, 4, "{screen}");
+    assert!(old.join("a.jsonl").exists(), "a wrong URL deletes nothing");
+
+    let (code, screen) = run_on_terminal(dir.path(), "delete-prefix", &args, &format!("{from}\nn\n"));
+    assert_eq!(code, 4, "{screen}");
+    assert!(old.join("a.jsonl").exists(), "no second yes, nothing deleted");
+
+    let (code, screen) = run_on_terminal(dir.path(), "delete-prefix", &args, &format!("{from}\ny\n"));
+    assert_eq!(code, 0, "{screen}");
+    assert!(!old.join("a.jsonl").exists());
+    assert!(dir.path().join("new/day_20240101/a.jsonl").exists());
+}
