@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DUCKDB_VERSION = "1.5.5"
 PG = "host=127.0.0.1 port=5432 user=postgres"
 DB = "migrate_bench"
+CSV_PIPE = "duckdb CSV | psql \\copy"
 
 
 def sh(cmd, **kw):
@@ -105,7 +106,7 @@ def main():
     pipe = (f"{duckdb} -c \"COPY (SELECT * FROM read_parquet('{parquet}')) TO '/dev/stdout' (FORMAT csv, HEADER false)\" "
             f"| psql '{PG} dbname={DB}' -q -c '\\copy bars_1s FROM STDIN CSV'")
     t, rss = timed(pipe, shell=True)
-    results.append(("duckdb CSV | psql \\copy", t, rss, ""))
+    results.append((CSV_PIPE, t, rss, ""))
     drop_pg()
 
     sqlite_ours = os.path.join(work, "ours.db")
@@ -125,7 +126,7 @@ def main():
     sq_ours = base["migrate-sql → SQLite (load)"]
     print("\nratios (>1: migrate-sql is faster)")
     print(f"  PostgreSQL vs DuckDB postgres extension: {base['DuckDB postgres extension'] / pg_ours:.2f}x")
-    print(f"  PostgreSQL vs CSV pipe:                  {base['duckdb CSV | psql \\copy'] / pg_ours:.2f}x")
+    print(f"  PostgreSQL vs CSV pipe:                  {base[CSV_PIPE] / pg_ours:.2f}x")
     print(f"  SQLite vs DuckDB sqlite extension:       {base['DuckDB sqlite extension'] / sq_ours:.2f}x")
     psql_drop = ["psql", f"{PG} dbname=postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {DB}"]
     subprocess.run(psql_drop, stdout=subprocess.DEVNULL)
