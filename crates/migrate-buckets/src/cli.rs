@@ -202,6 +202,18 @@ fn finish(result: Result<Outcome, BucketsError>, json: bool, log: &std::path::Pa
     }
 }
 
+/// Both locations, then the run's log file (`<binary>_<env>_<time>.log`); on failure, the exit
+/// code after saying why.
+fn start(common: &Common, preset: Preset, binary: &str) -> Result<(String, String, PathBuf), ExitCode> {
+    let (source, target) = locations(common, preset).map_err(|e| {
+        eprintln!("ERROR | {e}");
+        ExitCode::from(e.exit_code())
+    })?;
+    let log =
+        start_logging(&common.log_dir, &log_stem(binary, common.env.as_deref())).map_err(ExitCode::from)?;
+    Ok((source, target, log))
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the async runtime starts")
 }
@@ -209,19 +221,9 @@ fn runtime() -> tokio::runtime::Runtime {
 /// `main` of a migrate binary.
 pub fn migrate_main(preset: Preset) -> ExitCode {
     let cli: MigrateCli = parse(preset.migrate_binary(), about_migrate(preset), migrate_examples(preset));
-    let (source, target) = match locations(&cli.common, preset) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ERROR | {e}");
-            return ExitCode::from(e.exit_code());
-        }
-    };
-    let log = match start_logging(
-        &cli.common.log_dir,
-        &log_stem(preset.migrate_binary(), cli.common.env.as_deref()),
-    ) {
-        Ok(p) => p,
-        Err(code) => return ExitCode::from(code),
+    let (source, target, log) = match start(&cli.common, preset, preset.migrate_binary()) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let run = MigrateRun {
         preset,
@@ -257,17 +259,9 @@ pub fn delete_main(preset: Preset) -> ExitCode {
         ));
         return finish(result, json, &log);
     }
-    let (source, target) = match locations(&cli.common, preset) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ERROR | {e}");
-            return ExitCode::from(e.exit_code());
-        }
-    };
-    let stem = log_stem(preset.delete_binary(), cli.common.env.as_deref());
-    let log = match start_logging(&cli.common.log_dir, &stem) {
-        Ok(p) => p,
-        Err(code) => return ExitCode::from(code),
+    let (source, target, log) = match start(&cli.common, preset, preset.delete_binary()) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let confirmation =
         match (&cli.confirm_text, std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
@@ -275,7 +269,10 @@ pub fn delete_main(preset: Preset) -> ExitCode {
             (None, true) => Confirmation::Interactive,
             (None, false) => Confirmation::Unavailable,
         };
-    let run_stem = log.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or(stem);
+    let run_stem = log
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| log_stem(preset.delete_binary(), cli.common.env.as_deref()));
     let run = DeleteRun {
         preset,
         env: cli.common.env.clone(),

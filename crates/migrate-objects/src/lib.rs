@@ -62,7 +62,7 @@ pub use layout::{
     date_partition,
 };
 pub use manifest::{Manifest, ManifestSummary, ManifestWriter};
-pub use object_store_backend::ObjectStoreBackend;
+pub use object_store_backend::{ObjectStoreBackend, normalize_prefix};
 pub use plan::{Action, PlanSummary, Survey, decide, survey};
 pub use references::{Reference, ReferencePattern, scan as scan_references};
 pub use report::{Capped, LIST_CAP, NoProgress, Problem, Progress, Tally};

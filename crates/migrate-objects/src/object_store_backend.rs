@@ -54,8 +54,9 @@ fn memory_store(name: &str) -> Arc<dyn ObjectStore> {
     stores.entry(name.to_string()).or_insert_with(|| Arc::new(InMemory::new())).clone()
 }
 
-/// `""` or `p/` for a prefix given with or without its slashes.
-pub(crate) fn normalize_prefix(prefix: &str) -> String {
+/// `""` or `p/` for a prefix given with or without its slashes: a location's prefix always ends
+/// at a `/`, so `QPI_exports` never matches `QPI_exports_old/`.
+pub fn normalize_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() { String::new() } else { format!("{trimmed}/") }
 }

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use migrate_objects::{ByteStream, DeleteOutcome, ObjectAttrs, ObjectBackend, ObjectEntry, ObjectsError};
+use migrate_objects::{
+    ByteStream, DeleteOutcome, ObjectAttrs, ObjectBackend, ObjectEntry, ObjectsError, normalize_prefix,
+};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -24,11 +26,6 @@ pub struct GcsBackend {
     client: GcsClient,
     bucket: String,
     prefix: String,
-}
-
-fn normalize(prefix: &str) -> String {
-    let trimmed = prefix.trim_matches('/');
-    if trimmed.is_empty() { String::new() } else { format!("{trimmed}/") }
 }
 
 fn to_objects_error(e: GcsError) -> ObjectsError {
@@ -53,7 +50,7 @@ fn to_objects_error(e: GcsError) -> ObjectsError {
 impl GcsBackend {
     /// The location `gs://bucket/prefix/` through `client`.
     pub fn new(client: GcsClient, location: &GcsLocation) -> Self {
-        Self { client, bucket: location.bucket.clone(), prefix: normalize(&location.prefix) }
+        Self { client, bucket: location.bucket.clone(), prefix: normalize_prefix(&location.prefix) }
     }
 
     /// Parses `url` and opens it through `client`.
@@ -208,7 +205,7 @@ impl ObjectBackend for GcsBackend {
     }
 
     fn sibling(&self, prefix: &str) -> Result<Arc<dyn ObjectBackend>, ObjectsError> {
-        Ok(Arc::new(Self { prefix: normalize(prefix), ..self.clone() }))
+        Ok(Arc::new(Self { prefix: normalize_prefix(prefix), ..self.clone() }))
     }
 
     fn as_any(&self) -> &dyn Any {
