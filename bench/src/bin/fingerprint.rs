@@ -21,9 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "CREATE TABLE bars_1s AS
          SELECT ['BTCUSDT','ETHUSDT','SOLUSDT','XRPUSDT'][1 + (i % 4)::INT] AS symbol,
                 1700000000000 + i * 1000 AS ts,
-                30000 + (i % 1000) * 0.5 AS open, 30010 + (i % 997) * 0.5 AS high,
-                29990 + (i % 991) * 0.5 AS low, 30005 + (i % 983) * 0.5 AS close,
-                (i % 10007) * 0.001 AS volume,
+                (30000 + (i % 1000) * 0.5)::DOUBLE AS open, (30010 + (i % 997) * 0.5)::DOUBLE AS high,
+                (29990 + (i % 991) * 0.5)::DOUBLE AS low, (30005 + (i % 983) * 0.5)::DOUBLE AS close,
+                ((i % 10007) * 0.001)::DOUBLE AS volume,
                 CASE WHEN i % 17 = 0 THEN NULL ELSE (i % 500)::INTEGER END AS trades
          FROM range({rows}) t(i)"
     ))?;

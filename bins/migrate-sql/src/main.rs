@@ -71,6 +71,10 @@ struct Cli {
     /// verify / migrate: print the first N rows of each table from both sides, for a spot check.
     #[arg(long, value_name = "N", default_value_t = 0)]
     sample: usize,
+    /// PostgreSQL: binary COPY streams per table (1-8). Default: 1 on servers before 16, whose
+    /// concurrent COPYs into one table do not scale; else one per core (2-4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=8))]
+    copy_streams: Option<u64>,
     /// Directory for the run's log file.
     #[arg(long, default_value = "logs")]
     log_dir: PathBuf,
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
             dry_run: cli.dry_run,
             batch_size: cli.batch_size as usize,
             if_exists: cli.if_exists,
+            copy_streams: cli.copy_streams.map(|n| n as usize),
         },
         sample: cli.sample,
     };

@@ -204,3 +204,38 @@ fn the_fixture_generator_writes_parquet_that_parquet_yml_migrates() {
     assert!(text.contains("Found 3,000 rows in bars_1s"), "{text}");
     assert!(text.contains("Overall: PASSED"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_into_postgresql_through_the_chosen_number_of_copy_streams() {
+    let pg = migrate_testkit::pg_database().await;
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let out = run(
+        dir.path(),
+        &[
+            "--mode",
+            "migrate",
+            "--config",
+            config.to_str().unwrap(),
+            "--tables",
+            "bars_1s",
+            "--copy-streams",
+            "3",
+        ],
+        &[("CRYPTO_DB_URL", pg.url.as_str())],
+    );
+    let text = transcript(&out, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Each table loads through 3 binary COPY streams"), "{text}");
+    assert!(text.contains("Using PostgreSQL COPY (binary) for bars_1s"), "{text}");
+    assert!(
+        text.contains("bars_1s                        100,000         100,000         ✓ MATCH"),
+        "{text}"
+    );
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config.to_str().unwrap(), "--copy-streams", "9"],
+        &[("CRYPTO_DB_URL", pg.url.as_str())],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out, dir.path()));
+}

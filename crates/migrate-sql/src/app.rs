@@ -71,7 +71,7 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
         }
         Mode::Import => {
             let dir = ParquetDir::new(args.input.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
-            let target = connect(&config, &env).await?;
+            let target = connect(&config, &env, &args.options).await?;
             let manifest = dir
                 .manifest()
                 .map_err(|e| SqlError::Manifest { file: dir.path().to_path_buf(), problem: e.to_string() })?;
@@ -90,7 +90,7 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
             info!("Starting migration verification");
             let duck = engine::open_source(&config)?;
             let tables = tables(&config, &duck, &args.tables)?;
-            let target = connect(&config, &env).await?;
+            let target = connect(&config, &env, &args.options).await?;
             let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
             println!("{}", report.render());
             if args.sample > 0 {
@@ -107,23 +107,29 @@ fn tables(config: &Config, duck: &store_duckdb::DuckDbSource, requested: &[Strin
 }
 
 /// Resolves, logs and opens the target (a SQLite file is only created by the first write).
-async fn connect(config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<TargetDb> {
+async fn connect(
+    config: &Config,
+    env: &impl Fn(&str) -> Option<String>,
+    options: &RunOptions,
+) -> Result<TargetDb> {
     let config_url = config.database.as_ref().and_then(|d| d.url.as_deref());
     let (url, source) = resolve_url(env, config_url)?;
     info!("{}", source.log_line());
     let target = Target::parse(&url)?;
     info!("Initializing {} database: {target}", target.dialect());
-    let db = TargetDb::open(&target, config).await?;
+    let db = TargetDb::open(&target, config, options).await?;
     if let TargetDb::Postgres(p) = &db {
         let version = p.server_version().await.unwrap_or_default();
         info!("Connected to POSTGRESQL database successfully (server {version})");
+        let streams = p.copy_streams();
+        info!("Each table loads through {streams} binary COPY stream{}", if streams == 1 { "" } else { "s" });
     }
     Ok(db)
 }
 
 async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<u8> {
     info!("Starting direct migration from DuckDB to SQL");
-    let target = connect(config, env).await?;
+    let target = connect(config, env, &args.options).await?;
     let duck = engine::open_source(config)?;
     let tables = tables(config, &duck, &args.tables)?;
     for table in &tables {

@@ -25,11 +25,13 @@ pub struct RunOptions {
     pub batch_size: usize,
     /// What to do when a target table exists.
     pub if_exists: IfExists,
+    /// PostgreSQL: binary COPY streams per table; `None` lets the store choose by server version.
+    pub copy_streams: Option<usize>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { dry_run: false, batch_size: 100_000, if_exists: IfExists::Replace }
+        Self { dry_run: false, batch_size: 100_000, if_exists: IfExists::Replace, copy_streams: None }
     }
 }
 
@@ -110,7 +112,7 @@ pub enum TargetDb {
 
 impl TargetDb {
     /// Connects (PostgreSQL) or opens (SQLite) the target, with the config's hints.
-    pub async fn open(target: &Target, config: &Config) -> Result<TargetDb> {
+    pub async fn open(target: &Target, config: &Config, options: &RunOptions) -> Result<TargetDb> {
         match target {
             Target::Sqlite { path: Some(path), .. } => {
                 Ok(TargetDb::Sqlite(SqliteStore::new(path).with_hints(hints(config))))
@@ -130,6 +132,10 @@ impl TargetDb {
                         };
                         SqlError::Connect { dialect: "POSTGRESQL", url: target.to_string(), detail }
                     })?;
+                let store = match options.copy_streams {
+                    Some(n) => store.with_copy_streams(n),
+                    None => store,
+                };
                 Ok(TargetDb::Postgres(store.with_hints(hints(config))))
             }
         }
@@ -271,6 +277,11 @@ async fn fingerprint(mut batches: BatchStream) -> Result<Fingerprint> {
     Ok(fp)
 }
 
+/// Fingerprints `batches` on a worker thread of its own, so both sides hash at once.
+async fn fingerprint_apart(batches: BatchStream) -> Result<Fingerprint> {
+    tokio::spawn(fingerprint(batches)).await.map_err(|e| SqlError::Task(format!("fingerprinting: {e}")))?
+}
+
 /// Compares each table's row count and content fingerprint between source and target.
 pub async fn verify(
     duck: &DuckDbSource,
@@ -282,15 +293,16 @@ pub async fn verify(
     let mut report = VerifyReport::default();
     for table in tables {
         let schema = duck.schema(table).await?;
-        let source_fp = fingerprint(duck.scan(table, batch_size).await?).await?;
-        let source = Side { rows: source_fp.rows, fingerprint: source_fp };
-        let target_side = match target.rows(table).await? {
-            None => None,
+        let source_scan = fingerprint_apart(duck.scan(table, batch_size).await?);
+        let (source_fp, target_side) = match target.rows(table).await? {
+            None => (source_scan.await?, None),
             Some(_) => {
-                let fp = fingerprint(target.scan_as(table, schema, batch_size).await?).await?;
-                Some(Side { rows: fp.rows, fingerprint: fp })
+                let target_scan = fingerprint_apart(target.scan_as(table, schema, batch_size).await?);
+                let (source_fp, fp) = tokio::try_join!(source_scan, target_scan)?;
+                (source_fp, Some(Side { rows: fp.rows, fingerprint: fp }))
             }
         };
+        let source = Side { rows: source_fp.rows, fingerprint: source_fp };
         report.tables.push(TableCheck { table: table.clone(), source, target: target_side });
     }
     for line in report.log_lines() {

@@ -66,6 +66,10 @@ pub enum SqlError {
     #[error("{dialect}: {detail}")]
     Target { dialect: &'static str, detail: String },
 
+    /// A worker task stopped without an answer (a bug: please report it).
+    #[error("a worker task stopped: {0}")]
+    Task(String),
+
     /// The engine failed.
     #[error(transparent)]
     Core(#[from] migrate_core::CoreError),

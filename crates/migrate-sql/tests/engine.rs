@@ -47,9 +47,10 @@ async fn export_import_verify_into_sqlite_and_a_tampered_value_is_caught() {
     let dir = ParquetDir::new(tmp.path().join("migration-test"));
     let (config, duck) = export(&dir).await;
     let db = tmp.path().join("migration-rehearsal.db");
-    let target = TargetDb::open(&Target::parse(&format!("sqlite:///{}", db.display())).unwrap(), &config)
-        .await
-        .unwrap();
+    let target =
+        TargetDb::open(&Target::parse(&format!("sqlite:///{}", db.display())).unwrap(), &config, &opts())
+            .await
+            .unwrap();
     engine::import(&dir, &tables(), &target, &opts()).await.unwrap();
 
     let report = engine::verify(&duck, &tables(), &target, 1000).await.unwrap();
@@ -75,7 +76,7 @@ async fn import_into_postgres_verifies_and_catches_a_tampered_value() {
     let dir = ParquetDir::new(tmp.path().join("migration-test"));
     let (config, duck) = export(&dir).await;
     let pg = migrate_testkit::pg_database().await;
-    let target = TargetDb::open(&Target::parse(&pg.url).unwrap(), &config).await.unwrap();
+    let target = TargetDb::open(&Target::parse(&pg.url).unwrap(), &config, &opts()).await.unwrap();
     engine::import(&dir, &tables(), &target, &opts()).await.unwrap();
     assert!(engine::verify(&duck, &tables(), &target, 1000).await.unwrap().passed());
 
@@ -107,9 +108,10 @@ async fn dry_runs_write_nothing() {
     let dir = ParquetDir::new(tmp.path().join("migration-test"));
     engine::export(&duck, &tables(), &dir, &opts()).await.unwrap();
     let db = tmp.path().join("t.db");
-    let target = TargetDb::open(&Target::parse(&format!("sqlite:///{}", db.display())).unwrap(), &config)
-        .await
-        .unwrap();
+    let target =
+        TargetDb::open(&Target::parse(&format!("sqlite:///{}", db.display())).unwrap(), &config, &opts())
+            .await
+            .unwrap();
     engine::import(&dir, &tables(), &target, &dry).await.unwrap();
     assert!(!db.exists(), "a dry import creates nothing");
 }
@@ -124,9 +126,10 @@ async fn a_corrupt_file_stops_the_import_before_the_target_is_touched() {
     bytes[200] ^= 0x55;
     std::fs::write(&file, bytes).unwrap();
     let db = tmp.path().join("t.db");
-    let target = TargetDb::open(&Target::parse(&format!("sqlite:///{}", db.display())).unwrap(), &config)
-        .await
-        .unwrap();
+    let target =
+        TargetDb::open(&Target::parse(&format!("sqlite:///{}", db.display())).unwrap(), &config, &opts())
+            .await
+            .unwrap();
     let err =
         engine::import(&dir, &tables(), &target, &RunOptions { if_exists: IfExists::Replace, ..opts() })
             .await

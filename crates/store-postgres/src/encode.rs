@@ -231,6 +231,22 @@ impl Prepared {
             out.extend_from_slice(&(-1i32).to_be_bytes());
             return Ok(());
         }
+        // The common fixed-width and text fields: length and bytes in one go.
+        let done = match self {
+            Prepared::Int4(a) => fixed(out, a.value(row).to_be_bytes()),
+            Prepared::Int8(a) => fixed(out, a.value(row).to_be_bytes()),
+            Prepared::Float8(a) => fixed(out, a.value(row).to_be_bytes()),
+            Prepared::Text(a) => {
+                let text = a.value(row).as_bytes();
+                out.extend_from_slice(&(text.len() as i32).to_be_bytes());
+                out.extend_from_slice(text);
+                true
+            }
+            _ => false,
+        };
+        if done {
+            return Ok(());
+        }
         let len_at = out.len();
         out.extend_from_slice(&[0; 4]);
         match self {
@@ -307,6 +323,13 @@ impl Prepared {
         out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
         Ok(())
     }
+}
+
+/// A fixed-width field: its length, then its bytes.
+fn fixed<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N]) -> bool {
+    out.extend_from_slice(&(N as i32).to_be_bytes());
+    out.extend_from_slice(&bytes);
+    true
 }
 
 /// Writes a decimal string (`-123.4500`) as PostgreSQL's binary `numeric`.

@@ -23,8 +23,16 @@ const SEND_CHUNK: usize = 4 << 20;
 /// Upper bound of concurrent COPY streams per load.
 const MAX_COPY_STREAMS: usize = 8;
 
-fn default_copy_streams() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
+/// The default number of COPY streams for a server of `version_num` (`server_version_num`):
+/// one before PostgreSQL 16, where concurrent COPYs into one table contend for the table's
+/// extension lock and load no faster than one (measured: docs/benchmarks.md); from 16 on,
+/// one per core, 2 to 4.
+pub fn default_copy_streams(version_num: u32) -> usize {
+    if version_num < 160_000 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
+    }
 }
 
 /// A PostgreSQL database as a migration target and, for verification, a source.
@@ -43,11 +51,16 @@ impl PostgresStore {
         let label = label.into();
         // One direct connection first: a refused connection or a wrong password is reported at
         // once and as itself, where a pool would retry until its timeout.
-        let first = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
+        let mut first = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
             .await
             .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
+        let version_num: String =
+            sqlx::query_scalar("SHOW server_version_num")
+                .fetch_one(&mut first)
+                .await
+                .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
         let _ = sqlx::Connection::close(first).await;
-        let copy_streams = default_copy_streams();
+        let copy_streams = default_copy_streams(version_num.trim().parse().unwrap_or(0));
         let pool = PgPoolOptions::new()
             .max_connections((MAX_COPY_STREAMS + 2) as u32)
             .acquire_timeout(std::time::Duration::from_secs(30))
@@ -55,8 +68,8 @@ impl PostgresStore {
         Ok(Self { pool, label, hints: Arc::new(BTreeMap::new()), copy_streams })
     }
 
-    /// Loads each table through `n` concurrent binary COPY streams (1 to 8; the default
-    /// follows the machine's cores, at least 2): batches are encoded and sent in parallel.
+    /// Loads each table through `n` concurrent binary COPY streams (1 to 8; the default is
+    /// [`default_copy_streams`] for the server): batches are encoded and sent in parallel.
     pub fn with_copy_streams(mut self, n: usize) -> Self {
         self.copy_streams = n.clamp(1, MAX_COPY_STREAMS);
         self
@@ -241,6 +254,8 @@ impl CopyDecoder {
             consumed = 19 + ext;
             self.header_seen = true;
         }
+        // One list of a tuple's fields (offset and length, None for NULL), reused for every tuple.
+        let mut fields: Vec<Option<(usize, usize)>> = Vec::with_capacity(self.plans.len());
         loop {
             let mut r = Reader::new(&self.pending[consumed..]);
             let Ok(count) = r.i16() else { break };
@@ -249,11 +264,12 @@ impl CopyDecoder {
                 break;
             }
             // Parse the whole tuple before appending, so a tuple split across chunks waits.
-            let mut fields = Vec::with_capacity(count as usize);
+            fields.clear();
             let mut complete = true;
             for _ in 0..count {
                 match r.field() {
-                    Ok(f) => fields.push(f),
+                    // Where the field sits in `pending`, so the list borrows nothing.
+                    Ok(f) => fields.push(f.map(|f| (consumed + r.position() - f.len(), f.len()))),
                     Err(_) => {
                         complete = false;
                         break;
@@ -270,7 +286,8 @@ impl CopyDecoder {
                     self.plans.len()
                 )));
             }
-            for ((raw, plan), field) in self.raw.iter_mut().zip(&self.plans).zip(fields) {
+            for ((raw, plan), field) in self.raw.iter_mut().zip(&self.plans).zip(fields.drain(..)) {
+                let field = field.map(|(start, len)| &self.pending[start..start + len]);
                 raw.push(field, &plan.encoding)?;
             }
             consumed += r.position();
