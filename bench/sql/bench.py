@@ -5,15 +5,20 @@ Generates bars_1s with ROWS rows as Parquet (fixtures/migrate-sql/generate), the
   PostgreSQL: migrate-sql --mode migrate, DuckDB's postgres extension (ATTACH … TYPE postgres;
               CREATE TABLE pg.t AS SELECT …), and `duckdb` CSV to stdout piped into psql \\copy.
   SQLite:     migrate-sql --mode migrate, DuckDB's sqlite extension.
-migrate-sql's migrate mode verifies at the end; its verify pass is also timed alone and
-reported separately (load = migrate − verify). Prints rows/s, ratios and peak RSS.
+migrate-sql's migrate mode verifies at the end: its load is the whole run less that verify
+pass (timed from the run's own log), and the verify pass is reported apart. For reference,
+PostgreSQL alone loads the same rows from binary files with two server-side COPYs. Every
+contender runs BENCH_RUNS times (default 3) in rounds; medians are shown with rows/s, ratios
+and peak RSS.
 
 Usage: bench/sql/bench.py BIN_DIR [ROWS] (DuckDB CLI and extensions come from PyPI into
 .services/bench-venv; PostgreSQL at 127.0.0.1:5432 as user postgres).
 """
+import datetime
+import glob
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +30,10 @@ PG = "host=127.0.0.1 port=5432 user=postgres"
 DB = "migrate_bench"
 CSV_PIPE = "duckdb CSV | psql \\copy"
 SERVER_ALONE = "PostgreSQL alone: 2 server-side binary COPYs from files"
+PG_OURS = "migrate-sql → PostgreSQL (load)"
+SQLITE_OURS = "migrate-sql → SQLite (load)"
+PG_EXT = "DuckDB postgres extension"
+SQLITE_EXT = "DuckDB sqlite extension"
 
 
 def sh(cmd, **kw):
@@ -63,11 +72,11 @@ def psql(sql, db=DB):
     sh(["psql", f"{PG} dbname={db}", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], stdout=subprocess.DEVNULL)
 
 
-def server_alone(work, rows, results):
+def server_alone(work, rows):
     """PostgreSQL's own ceiling here: the loaded table written to two binary files by the
     server, then read back by two server-side COPYs at once into one table (no client work)."""
     spool = os.path.join(work, "spool")
-    os.makedirs(spool)
+    os.makedirs(spool, exist_ok=True)
     os.chmod(work, 0o755)
     os.chmod(spool, 0o777)
     halves = [os.path.join(spool, f"half{i}.bin") for i in (0, 1)]
@@ -78,9 +87,69 @@ def server_alone(work, rows, results):
     copies = " & ".join(
         f"psql '{PG} dbname={DB}' -q -c \"COPY bars_1s_server FROM '{h}' (FORMAT binary)\"" for h in halves)
     t, _ = timed(f"{copies} & wait", shell=True)
-    results.append((SERVER_ALONE, t, None, "reference: the server's own limit, not a contender"))
     psql("DROP TABLE bars_1s_server")
     shutil.rmtree(spool, ignore_errors=True)
+    return (t, None, "reference: the server's own limit, not a contender")
+
+
+def verify_seconds(log_dir):
+    """Seconds between the newest run log's "Verifying migration integrity..." and its verdict."""
+    newest = max((os.path.join(log_dir, f) for f in os.listdir(log_dir)), key=os.path.getmtime)
+    marks = {}
+    with open(newest, encoding="utf-8") as f:
+        for line in f:
+            for key, text in (("start", "Verifying migration integrity"), ("end", "Migration verification:")):
+                if text in line:
+                    marks[key] = datetime.datetime.fromisoformat(line[:23])
+    return (marks["end"] - marks["start"]).total_seconds()
+
+
+def one_round(work, rows, config, parquet, migrate_sql, duckdb, pg_ext, sqlite_ext, pg_url):
+    """Every contender once: label → (seconds, peak RSS MiB or None, note)."""
+    out = {}
+
+    def ours(label, url):
+        # The load is the whole `--mode migrate` run (start-up, counting, staging, swap) less
+        # its own verification, timed from the run's log; the verify pass is reported apart.
+        env = {**os.environ, "CRYPTO_DB_URL": url}
+        log_dir = os.path.join(work, "logs", label.split()[2])
+        total, rss = timed([migrate_sql, "--mode", "migrate", "--config", config, "--log-dir", log_dir], env=env)
+        verify = verify_seconds(log_dir)
+        out[label] = (total - verify, rss, "")
+        out[label.replace("(load", "(verify pass")] = (verify, None, "source and target read and fingerprinted")
+
+    def drop_pg():
+        psql("DROP TABLE IF EXISTS bars_1s")
+
+    drop_pg()
+    ours(PG_OURS, pg_url)
+    out[SERVER_ALONE] = server_alone(work, rows)
+    drop_pg()
+    sql = (f"LOAD '{pg_ext}'; ATTACH '{PG} dbname={DB}' AS pg (TYPE postgres); "
+           f"CREATE TABLE pg.bars_1s AS SELECT * FROM read_parquet('{parquet}');")
+    t, rss = timed([duckdb, "-unsigned", "-c", sql])
+    out[PG_EXT] = (t, rss, "")
+    drop_pg()
+    psql("CREATE TABLE bars_1s (symbol text, ts bigint, open double precision, high double precision, "
+         "low double precision, close double precision, volume double precision, trades integer)")
+    pipe = (f"{duckdb} -c \"COPY (SELECT * FROM read_parquet('{parquet}')) TO '/dev/stdout' (FORMAT csv, HEADER false)\" "
+            f"| psql '{PG} dbname={DB}' -q -c '\\copy bars_1s FROM STDIN CSV'")
+    t, rss = timed(pipe, shell=True)
+    out[CSV_PIPE] = (t, rss, "psql's RSS (the largest process of the pipe)")
+    drop_pg()
+
+    sqlite_ours = os.path.join(work, "ours.db")
+    for leftover in glob.glob(sqlite_ours + "*"):
+        os.remove(leftover)
+    ours(SQLITE_OURS, f"sqlite:///{sqlite_ours}")
+    sqlite_duck = os.path.join(work, "duck.db")
+    for leftover in glob.glob(sqlite_duck + "*"):
+        os.remove(leftover)
+    sql = (f"LOAD '{sqlite_ext}'; ATTACH '{sqlite_duck}' AS s (TYPE sqlite); "
+           f"CREATE TABLE s.bars_1s AS SELECT * FROM read_parquet('{parquet}');")
+    t, rss = timed([duckdb, "-unsigned", "-c", sql])
+    out[SQLITE_EXT] = (t, rss, "")
+    return out
 
 
 def main():
@@ -102,56 +171,30 @@ def main():
     sh(["psql", f"{PG} dbname=postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {DB}"], stdout=subprocess.DEVNULL)
     sh(["psql", f"{PG} dbname=postgres", "-q", "-c", f"CREATE DATABASE {DB}"], stdout=subprocess.DEVNULL)
     pg_url = f"postgresql://postgres@127.0.0.1:5432/{DB}"
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
+    rounds = []
+    for n in range(runs):
+        print(f"round {n + 1}/{runs} …", flush=True)
+        rounds.append(one_round(work, rows, config, parquet, migrate_sql, duckdb, pg_ext, sqlite_ext, pg_url))
     results = []
-
-    def ours(label, url):
-        env = {**os.environ, "CRYPTO_DB_URL": url}
-        logs = ["--log-dir", os.path.join(work, "logs")]
-        total, rss = timed([migrate_sql, "--mode", "migrate", "--config", config, *logs], env=env)
-        verify, vrss = timed([migrate_sql, "--mode", "verify", "--config", config, *logs], env=env)
-        results.append((label, total - verify, max(rss, vrss), f"verify alone {verify:.1f}s ({rows / verify:,.0f} rows/s)"))
-
-    def drop_pg():
-        psql("DROP TABLE IF EXISTS bars_1s")
-
-    drop_pg()
-    ours("migrate-sql → PostgreSQL (load; binary COPY streams)", pg_url)
-    server_alone(work, rows, results)
-    drop_pg()
-    sql = (f"LOAD '{pg_ext}'; ATTACH '{PG} dbname={DB}' AS pg (TYPE postgres); "
-           f"CREATE TABLE pg.bars_1s AS SELECT * FROM read_parquet('{parquet}');")
-    t, rss = timed([duckdb, "-unsigned", "-c", sql])
-    results.append(("DuckDB postgres extension", t, rss, ""))
-    drop_pg()
-    psql("CREATE TABLE bars_1s (symbol text, ts bigint, open double precision, high double precision, "
-         "low double precision, close double precision, volume double precision, trades integer)")
-    pipe = (f"{duckdb} -c \"COPY (SELECT * FROM read_parquet('{parquet}')) TO '/dev/stdout' (FORMAT csv, HEADER false)\" "
-            f"| psql '{PG} dbname={DB}' -q -c '\\copy bars_1s FROM STDIN CSV'")
-    t, rss = timed(pipe, shell=True)
-    results.append((CSV_PIPE, t, rss, ""))
-    drop_pg()
-
-    sqlite_ours = os.path.join(work, "ours.db")
-    ours("migrate-sql → SQLite (load)", f"sqlite:///{sqlite_ours}")
-    sqlite_duck = os.path.join(work, "duck.db")
-    sql = (f"LOAD '{sqlite_ext}'; ATTACH '{sqlite_duck}' AS s (TYPE sqlite); "
-           f"CREATE TABLE s.bars_1s AS SELECT * FROM read_parquet('{parquet}');")
-    t, rss = timed([duckdb, "-unsigned", "-c", sql])
-    results.append(("DuckDB sqlite extension", t, rss, ""))
+    for label in rounds[0]:
+        t = statistics.median(r[label][0] for r in rounds)
+        rss = [r[label][1] for r in rounds if r[label][1] is not None]
+        times = [r[label][0] for r in rounds]
+        spread = f"{rows / max(times):,.0f}-{rows / min(times):,.0f} rows/s" if runs > 1 else ""
+        results.append((label, t, max(rss) if rss else None, f"{spread}  {rounds[0][label][2]}".strip()))
 
     base = {label: t for label, t, _, _ in results}
-    print(f"\n{rows:,} rows of bars_1s")
-    print(f"{'contender':<54} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
+    print(f"\n{rows:,} rows of bars_1s, median of {runs} rounds")
+    print(f"{'contender':<58} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
     for label, t, rss, note in results:
         rss = f"{rss:>7.0f} MiB" if rss is not None else f"{'–':>11}"
-        print(f"{label:<54} {t:>8.1f} {rows / t:>12,.0f} {rss}  {note}")
-    pg_ours = base["migrate-sql → PostgreSQL (load; binary COPY streams)"]
-    sq_ours = base["migrate-sql → SQLite (load)"]
+        print(f"{label:<58} {t:>8.1f} {rows / t:>12,.0f} {rss}  {note}")
     print("\nratios (>1: migrate-sql is faster)")
-    print(f"  PostgreSQL vs DuckDB postgres extension: {base['DuckDB postgres extension'] / pg_ours:.2f}x")
-    print(f"  PostgreSQL vs CSV pipe:                  {base[CSV_PIPE] / pg_ours:.2f}x")
+    print(f"  PostgreSQL vs DuckDB postgres extension: {base[PG_EXT] / base[PG_OURS]:.2f}x")
+    print(f"  PostgreSQL vs CSV pipe:                  {base[CSV_PIPE] / base[PG_OURS]:.2f}x")
     print(f"  PostgreSQL alone vs CSV pipe (ceiling):  {base[CSV_PIPE] / base[SERVER_ALONE]:.2f}x")
-    print(f"  SQLite vs DuckDB sqlite extension:       {base['DuckDB sqlite extension'] / sq_ours:.2f}x")
+    print(f"  SQLite vs DuckDB sqlite extension:       {base[SQLITE_EXT] / base[SQLITE_OURS]:.2f}x")
     psql_drop = ["psql", f"{PG} dbname=postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {DB}"]
     subprocess.run(psql_drop, stdout=subprocess.DEVNULL)
     shutil.rmtree(work, ignore_errors=True)

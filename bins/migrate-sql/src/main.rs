@@ -71,8 +71,8 @@ struct Cli {
     /// verify / migrate: print the first N rows of each table from both sides, for a spot check.
     #[arg(long, value_name = "N", default_value_t = 0)]
     sample: usize,
-    /// PostgreSQL: binary COPY streams per table (1-8). Default: 1 on servers before 16, whose
-    /// concurrent COPYs into one table do not scale; else one per core (2-4).
+    /// PostgreSQL: binary COPY streams per table, encoded and sent in parallel (1-8).
+    /// Default: one per core, 2 to 4.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=8))]
     copy_streams: Option<u64>,
     /// Directory for the run's log file.

@@ -25,7 +25,7 @@ pub struct RunOptions {
     pub batch_size: usize,
     /// What to do when a target table exists.
     pub if_exists: IfExists,
-    /// PostgreSQL: binary COPY streams per table; `None` lets the store choose by server version.
+    /// PostgreSQL: binary COPY streams per table; `None`: the store's default (one per core, 2-4).
     pub copy_streams: Option<usize>,
 }
 

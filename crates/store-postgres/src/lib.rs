@@ -16,4 +16,4 @@ mod store;
 pub mod types;
 
 pub use error::{PgError, Result};
-pub use store::{PostgresStore, default_copy_streams};
+pub use store::PostgresStore;

@@ -23,16 +23,9 @@ const SEND_CHUNK: usize = 4 << 20;
 /// Upper bound of concurrent COPY streams per load.
 const MAX_COPY_STREAMS: usize = 8;
 
-/// The default number of COPY streams for a server of `version_num` (`server_version_num`):
-/// one before PostgreSQL 16, where concurrent COPYs into one table contend for the table's
-/// extension lock and load no faster than one (measured: docs/benchmarks.md); from 16 on,
-/// one per core, 2 to 4.
-pub fn default_copy_streams(version_num: u32) -> usize {
-    if version_num < 160_000 {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
-    }
+/// The default number of COPY streams: one per core, 2 to 4.
+fn default_copy_streams() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
 }
 
 /// A PostgreSQL database as a migration target and, for verification, a source.
@@ -51,16 +44,11 @@ impl PostgresStore {
         let label = label.into();
         // One direct connection first: a refused connection or a wrong password is reported at
         // once and as itself, where a pool would retry until its timeout.
-        let mut first = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
+        let first = <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options)
             .await
             .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
-        let version_num: String =
-            sqlx::query_scalar("SHOW server_version_num")
-                .fetch_one(&mut first)
-                .await
-                .map_err(|e| PgError::Connect { target: label.clone(), detail: e.to_string() })?;
         let _ = sqlx::Connection::close(first).await;
-        let copy_streams = default_copy_streams(version_num.trim().parse().unwrap_or(0));
+        let copy_streams = default_copy_streams();
         let pool = PgPoolOptions::new()
             .max_connections((MAX_COPY_STREAMS + 2) as u32)
             .acquire_timeout(std::time::Duration::from_secs(30))
@@ -68,8 +56,8 @@ impl PostgresStore {
         Ok(Self { pool, label, hints: Arc::new(BTreeMap::new()), copy_streams })
     }
 
-    /// Loads each table through `n` concurrent binary COPY streams (1 to 8; the default is
-    /// [`default_copy_streams`] for the server): batches are encoded and sent in parallel.
+    /// Loads each table through `n` concurrent binary COPY streams (1 to 8; the default is one
+    /// per core, 2 to 4): batches are encoded and sent in parallel.
     pub fn with_copy_streams(mut self, n: usize) -> Self {
         self.copy_streams = n.clamp(1, MAX_COPY_STREAMS);
         self

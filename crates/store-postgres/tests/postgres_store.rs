@@ -10,7 +10,7 @@ use sqlx::postgres::PgConnectOptions;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use store_postgres::{PgError, PostgresStore, default_copy_streams};
+use store_postgres::{PgError, PostgresStore};
 
 async fn store(pg: &migrate_testkit::TestPg) -> PostgresStore {
     PostgresStore::connect(PgConnectOptions::from_str(&pg.url).unwrap(), pg.name.clone()).await.unwrap()
@@ -254,20 +254,13 @@ async fn batches_spread_over_several_copy_streams_all_land_once() {
     assert_eq!(got, expected, "every row once, whatever stream carried it");
 }
 
-#[test]
-fn one_copy_stream_before_postgresql_16_several_after() {
-    assert_eq!(default_copy_streams(150_019), 1, "PostgreSQL 15: one table's COPYs do not scale");
-    assert!((2..=4).contains(&default_copy_streams(160_000)));
-    assert!((2..=4).contains(&default_copy_streams(180_001)));
-}
-
 #[tokio::test(flavor = "multi_thread")]
-async fn the_default_stream_count_follows_the_server_version() {
+async fn the_default_is_one_copy_stream_per_core_from_two_to_four() {
     let pg = migrate_testkit::pg_database().await;
-    let store = store(&pg).await;
-    let version: String =
-        sqlx::query_scalar("SHOW server_version_num").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(store.copy_streams(), default_copy_streams(version.parse().unwrap()));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    assert_eq!(store(&pg).await.copy_streams(), cores.clamp(2, 4));
+    assert_eq!(store(&pg).await.with_copy_streams(0).copy_streams(), 1, "at least one");
+    assert_eq!(store(&pg).await.with_copy_streams(50).copy_streams(), 8, "at most eight");
 }
 
 fn ids(values: Vec<i64>) -> RecordBatch {
