@@ -121,8 +121,6 @@ async fn connect(
     if let TargetDb::Postgres(p) = &db {
         let version = p.server_version().await.unwrap_or_default();
         info!("Connected to POSTGRESQL database successfully (server {version})");
-        let streams = p.copy_streams();
-        info!("Each table loads through {streams} binary COPY stream{}", if streams == 1 { "" } else { "s" });
     }
     Ok(db)
 }
@@ -158,6 +156,9 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
                 "Streaming DuckDB → {} (no intermediate files; --keep-intermediate DIR keeps them)",
                 target.dialect()
             );
+            if !args.options.dry_run {
+                target.log_load_setup();
+            }
             for table in &tables {
                 let rows = migrate_core::TableSource::row_count(&duck, table).await?;
                 info!("Found {} rows in {table}", crate::verify::thousands(rows));

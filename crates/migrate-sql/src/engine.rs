@@ -157,6 +157,17 @@ impl TargetDb {
         }
     }
 
+    /// Logs how loads run where there is a choice (PostgreSQL's number of COPY streams).
+    pub fn log_load_setup(&self) {
+        if let TargetDb::Postgres(p) = self {
+            let streams = p.copy_streams();
+            info!(
+                "Each table loads through {streams} binary COPY stream{}",
+                if streams == 1 { "" } else { "s" }
+            );
+        }
+    }
+
     /// Refuses, before anything is written, a table with a column the target cannot hold.
     pub fn check_types(&self, table: &str, schema: &SchemaRef) -> Result<()> {
         let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
@@ -249,6 +260,9 @@ pub async fn import(
         target.check_types(table, &dir.schema(table).await?)?;
     }
     let mut summary = Summary::default();
+    if !opts.dry_run {
+        target.log_load_setup();
+    }
     for table in tables {
         let rows = dir.row_count(table).await?;
         info!("Found {} rows in {table}.parquet", thousands(rows));

@@ -231,37 +231,29 @@ impl Prepared {
             out.extend_from_slice(&(-1i32).to_be_bytes());
             return Ok(());
         }
-        // The common fixed-width and text fields: length and bytes in one go.
-        let done = match self {
-            Prepared::Int4(a) => fixed(out, a.value(row).to_be_bytes()),
-            Prepared::Int8(a) => fixed(out, a.value(row).to_be_bytes()),
-            Prepared::Float8(a) => fixed(out, a.value(row).to_be_bytes()),
-            Prepared::Text(a) => {
-                let text = a.value(row).as_bytes();
-                out.extend_from_slice(&(text.len() as i32).to_be_bytes());
-                out.extend_from_slice(text);
-                true
-            }
-            _ => false,
-        };
-        if done {
-            return Ok(());
+        match self {
+            Prepared::Bool(a) => field(out, &[u8::from(a.value(row))]),
+            Prepared::Int2(a) => field(out, &a.value(row).to_be_bytes()),
+            Prepared::Int4(a) => field(out, &a.value(row).to_be_bytes()),
+            Prepared::Int8(a) | Prepared::Time(a) => field(out, &a.value(row).to_be_bytes()),
+            Prepared::Float4(a) => field(out, &a.value(row).to_be_bytes()),
+            Prepared::Float8(a) => field(out, &a.value(row).to_be_bytes()),
+            Prepared::Text(a) => field(out, a.value(row).as_bytes()),
+            Prepared::Bytea(a) => field(out, a.value(row)),
+            _ => return self.write_measured(row, out),
         }
+        Ok(())
+    }
+
+    /// The fields that are computed (and may fail) as they are written: a placeholder length
+    /// first, patched once the bytes are out.
+    fn write_measured(&self, row: usize, out: &mut Vec<u8>) -> Result<(), ValueProblem> {
         let len_at = out.len();
         out.extend_from_slice(&[0; 4]);
         match self {
-            Prepared::Null => unreachable!("handled as NULL above"),
-            Prepared::Bool(a) => out.push(u8::from(a.value(row))),
-            Prepared::Int2(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
-            Prepared::Int4(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
-            Prepared::Int8(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
-            Prepared::Float4(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
-            Prepared::Float8(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
             Prepared::Numeric(a) => {
                 encode_numeric(a.value(row), out).map_err(|why| ValueProblem { why, fix: "text" })?
             }
-            Prepared::Text(a) => out.extend_from_slice(a.value(row).as_bytes()),
-            Prepared::Bytea(a) => out.extend_from_slice(a.value(row)),
             Prepared::Date(a) => {
                 // ±infinity as DuckDB writes them to Arrow (±i32::MAX); PostgreSQL's -infinity
                 // on the wire is i32::MIN.
@@ -275,7 +267,6 @@ impl Prepared {
                 };
                 out.extend_from_slice(&days.to_be_bytes());
             }
-            Prepared::Time(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
             Prepared::Timestamp(a) => {
                 // ±infinity as DuckDB writes them to Arrow (±i64::MAX); PostgreSQL's -infinity
                 // on the wire is i64::MIN.
@@ -318,6 +309,16 @@ impl Prepared {
                     }
                 }
             }
+            Prepared::Null
+            | Prepared::Bool(_)
+            | Prepared::Int2(_)
+            | Prepared::Int4(_)
+            | Prepared::Int8(_)
+            | Prepared::Time(_)
+            | Prepared::Float4(_)
+            | Prepared::Float8(_)
+            | Prepared::Text(_)
+            | Prepared::Bytea(_) => unreachable!("written by write_field"),
         }
         let len = (out.len() - len_at - 4) as i32;
         out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
@@ -325,11 +326,10 @@ impl Prepared {
     }
 }
 
-/// A fixed-width field: its length, then its bytes.
-fn fixed<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N]) -> bool {
-    out.extend_from_slice(&(N as i32).to_be_bytes());
-    out.extend_from_slice(&bytes);
-    true
+/// A field whose bytes are at hand: its length, then the bytes.
+fn field(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+    out.extend_from_slice(bytes);
 }
 
 /// Writes a decimal string (`-123.4500`) as PostgreSQL's binary `numeric`.
