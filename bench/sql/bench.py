@@ -8,8 +8,9 @@ Generates bars_1s with ROWS rows as Parquet (fixtures/migrate-sql/generate), the
 migrate-sql's migrate mode verifies at the end: its load is the whole run less that verify
 pass (timed from the run's own log), and the verify pass is reported apart. For reference,
 PostgreSQL alone loads the same rows from binary files with two server-side COPYs. Every
-contender runs BENCH_RUNS times (default 3) in rounds; medians are shown with rows/s, ratios
-and peak RSS.
+contender starts after a CHECKPOINT and a sync, and runs BENCH_RUNS times (default 3) in
+rounds; medians are shown with rows/s, ratios and peak RSS. bench/sql/wait_events.py shows
+what the COPY backends wait on during a load.
 
 Usage: bench/sql/bench.py BIN_DIR [ROWS] (DuckDB CLI and extensions come from PyPI into
 .services/bench-venv; PostgreSQL at 127.0.0.1:5432 as user postgres).
@@ -58,6 +59,7 @@ def duckdb_tools():
 
 def timed(cmd, env=None, shell=False):
     """Wall seconds and peak RSS (MiB) of one command (a shell pipeline counts its largest process)."""
+    os.sync()  # the files the previous contender wrote are not written back during this one
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -84,6 +86,7 @@ def server_alone(work, rows):
     psql(f"COPY (SELECT * FROM bars_1s LIMIT {half}) TO '{halves[0]}' (FORMAT binary)")
     psql(f"COPY (SELECT * FROM bars_1s OFFSET {half}) TO '{halves[1]}' (FORMAT binary)")
     psql("CREATE TABLE bars_1s_server (LIKE bars_1s)")
+    psql("CHECKPOINT")
     copies = " & ".join(
         f"psql '{PG} dbname={DB}' -q -c \"COPY bars_1s_server FROM '{h}' (FORMAT binary)\"" for h in halves)
     t, _ = timed(f"{copies} & wait", shell=True)
@@ -119,7 +122,10 @@ def one_round(work, rows, config, parquet, migrate_sql, duckdb, pg_ext, sqlite_e
         out[label.replace("(load", "(verify pass")] = (verify, None, "source and target read and fingerprinted")
 
     def drop_pg():
+        # Each PostgreSQL contender starts from a checkpoint, so none pays for the dirty
+        # buffers and WAL the one before it left behind.
         psql("DROP TABLE IF EXISTS bars_1s")
+        psql("CHECKPOINT")
 
     drop_pg()
     ours(PG_OURS, pg_url)

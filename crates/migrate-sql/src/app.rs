@@ -158,6 +158,10 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
             );
             if !args.options.dry_run {
                 target.log_load_setup();
+                if !target.keeps_row_order() {
+                    // Several streams interleave rows anyway: spare DuckDB keeping their order.
+                    duck.keep_insertion_order(false).map_err(|e| SqlError::DuckDb(e.to_string()))?;
+                }
             }
             for table in &tables {
                 let rows = migrate_core::TableSource::row_count(&duck, table).await?;

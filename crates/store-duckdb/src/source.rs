@@ -93,6 +93,16 @@ impl DuckDbSource {
         Ok(source)
     }
 
+    /// Whether scans return rows in the order they were inserted (DuckDB's default). Turning
+    /// it off spares DuckDB the work of keeping order across its threads; do it only where the
+    /// consumer ignores order (an order-independent fingerprint, a load through several streams).
+    pub fn keep_insertion_order(&self, keep: bool) -> Result<()> {
+        self.execute(
+            &format!("SET preserve_insertion_order = {keep}"),
+            "the preserve_insertion_order setting",
+        )
+    }
+
     /// `duckdb:/path/to/file.duckdb` or `duckdb::memory:`.
     pub fn label(&self) -> &str {
         &self.label

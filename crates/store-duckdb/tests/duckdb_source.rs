@@ -106,3 +106,29 @@ async fn column_types_are_duckdbs_own() {
     assert_eq!(types, vec!["HUGEINT", "DECIMAL(18,3)", "TIMESTAMP WITH TIME ZONE"]);
     assert!(duck.version().unwrap().starts_with('v'));
 }
+
+#[tokio::test]
+async fn insertion_order_can_be_let_go_without_changing_the_content() {
+    let dir = migrate_testkit::temp_dir();
+    let duck = DuckDbSource::open(Some(&lake(dir.path())), &DuckDbOptions::default()).unwrap();
+    let setting = |duck: &DuckDbSource| {
+        duck.query_i64("SELECT current_setting('preserve_insertion_order')::INT", "the setting").unwrap()
+    };
+    let fingerprint = |duck: DuckDbSource| async move {
+        let mut fp = Fingerprint::default();
+        let mut batches = duck.scan("klines_1m", 1000).await.unwrap();
+        while let Some(b) = batches.try_next().await.unwrap() {
+            fp.update(&b).unwrap();
+        }
+        fp
+    };
+    assert_eq!(setting(&duck), Some(1));
+    let ordered = fingerprint(duck.clone()).await;
+    duck.keep_insertion_order(false).unwrap();
+    assert_eq!(setting(&duck), Some(0));
+    let unordered = fingerprint(duck.clone()).await;
+    assert_eq!(unordered.rows, 10_000);
+    assert_eq!(unordered, ordered);
+    duck.keep_insertion_order(true).unwrap();
+    assert_eq!(setting(&duck), Some(1));
+}

@@ -226,6 +226,24 @@ impl Prepared {
     }
 
     /// Appends field `row`: its length, then its bytes (or -1 for NULL).
+    /// Whether every field's bytes are at hand (NULL, fixed-width values, text, bytea) rather
+    /// than computed as they are written: their sizes are known before writing.
+    pub(crate) fn bytes_at_hand(&self) -> bool {
+        matches!(
+            self,
+            Prepared::Null
+                | Prepared::Bool(_)
+                | Prepared::Int2(_)
+                | Prepared::Int4(_)
+                | Prepared::Int8(_)
+                | Prepared::Time(_)
+                | Prepared::Float4(_)
+                | Prepared::Float8(_)
+                | Prepared::Text(_)
+                | Prepared::Bytea(_)
+        )
+    }
+
     pub(crate) fn write_field(&self, row: usize, out: &mut Vec<u8>) -> Result<(), ValueProblem> {
         if self.is_null(row) {
             out.extend_from_slice(&(-1i32).to_be_bytes());
@@ -309,16 +327,7 @@ impl Prepared {
                     }
                 }
             }
-            Prepared::Null
-            | Prepared::Bool(_)
-            | Prepared::Int2(_)
-            | Prepared::Int4(_)
-            | Prepared::Int8(_)
-            | Prepared::Time(_)
-            | Prepared::Float4(_)
-            | Prepared::Float8(_)
-            | Prepared::Text(_)
-            | Prepared::Bytea(_) => unreachable!("written by write_field"),
+            _ => unreachable!("fields with their bytes at hand are written by write_field"),
         }
         let len = (out.len() - len_at - 4) as i32;
         out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());

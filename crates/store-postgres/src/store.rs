@@ -1,6 +1,7 @@
 //! PostgreSQL as a table sink (binary COPY into a staging table, swapped in one transaction)
 //! and, for verification, a source (binary COPY out, decoded to the expected Arrow types).
 
+use crate::columnwise::write_columnwise;
 use crate::decode::{Raw, Reader};
 use crate::encode::{HEADER, Prepared, TRAILER, check_numeric_fits, prepare};
 use crate::error::{PgError, Result};
@@ -17,9 +18,13 @@ use sqlx::postgres::{PgConnectOptions, PgCopyIn, PgPool, PgPoolCopyExt, PgPoolOp
 use sqlx::{AssertSqlSafe, Postgres};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Bytes of encoded rows sent to the server at once.
-const SEND_CHUNK: usize = 4 << 20;
+/// Bytes of encoded rows sent to the server at once: small enough that the server parses one
+/// piece while the stream encodes the next.
+const SEND_CHUNK: usize = 256 << 10;
+/// Rows encoded at a time between checks of the send buffer.
+const ROWS_PER_SLICE: usize = 2048;
 /// Upper bound of concurrent COPY streams per load.
 const MAX_COPY_STREAMS: usize = 8;
 
@@ -339,16 +344,34 @@ impl TableSink for PostgresStore {
         .await
         .map_err(|e| self.sql_err(table, e))?;
         let plans = Arc::new(plans);
-        let mut workers = Vec::with_capacity(self.copy_streams);
+        // One queue for all streams: whichever stream is free takes the next batch.
+        let (tx, rx) = tokio::sync::mpsc::channel(self.copy_streams);
+        let queue = Arc::new(tokio::sync::Mutex::new(rx));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut streams = Vec::with_capacity(self.copy_streams);
         for _ in 0..self.copy_streams {
             // Each stream opens its COPY now, so a refused connection fails the load here.
             let copy_sql = format!("COPY {} FROM STDIN (FORMAT binary)", quote_ident(&staging));
-            let mut copy = self.pool.copy_in_raw(&copy_sql).await.map_err(|e| self.sql_err(table, e))?;
-            copy.send(HEADER).await.map_err(|e| self.sql_err(table, e))?;
-            let (tx, rx) = tokio::sync::mpsc::channel(1);
-            let job =
-                CopyStream { store: self.clone(), table: table.to_string(), plans: plans.clone(), copy };
-            workers.push(Worker { tx, handle: tokio::spawn(job.run(rx)) });
+            let opened = self.pool.copy_in_raw(&copy_sql).await;
+            let copy = match opened {
+                Ok(copy) => copy,
+                Err(e) => {
+                    stop.store(true, Ordering::SeqCst);
+                    drop(tx);
+                    join_all(streams).await.ok();
+                    let drop_staging = format!("DROP TABLE IF EXISTS {}", quote_ident(&staging));
+                    let _ = sqlx::raw_sql(AssertSqlSafe(drop_staging)).execute(&self.pool).await;
+                    return Err(self.sql_err(table, e).into());
+                }
+            };
+            let job = CopyStream {
+                store: self.clone(),
+                table: table.to_string(),
+                plans: plans.clone(),
+                queue: queue.clone(),
+                stop: stop.clone(),
+            };
+            streams.push(tokio::spawn(job.run(copy)));
         }
         Ok(Box::new(PgLoad {
             store: self.clone(),
@@ -356,54 +379,59 @@ impl TableSink for PostgresStore {
             staging,
             exists,
             if_exists,
-            workers,
-            next: 0,
+            queue: Some(tx),
+            stop,
+            streams,
         }))
     }
 }
 
-/// What a load sends its COPY streams.
-enum Msg {
-    Batch(RecordBatch),
-    Abort,
-}
-
-/// One COPY stream: encodes the batches it receives and sends them to the server.
+/// One COPY stream: takes batches from the shared queue, encodes them a slice at a time and
+/// sends each piece as soon as it is full, so the server parses one piece while the next is
+/// encoded.
 struct CopyStream {
     store: PostgresStore,
     table: String,
     plans: Arc<Vec<ColumnPlan>>,
-    copy: PgCopyIn<PoolConnection<Postgres>>,
+    queue: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<RecordBatch>>>,
+    /// Set when the load is abandoned or any stream failed: every stream aborts its COPY.
+    stop: Arc<AtomicBool>,
 }
 
 impl CopyStream {
-    async fn run(mut self, mut rx: tokio::sync::mpsc::Receiver<Msg>) -> Result<u64> {
+    async fn run(self, mut copy: PgCopyIn<PoolConnection<Postgres>>) -> Result<u64> {
+        let outcome = self.send_batches(&mut copy).await;
+        if let Err(e) = outcome {
+            self.stop.store(true, Ordering::SeqCst);
+            let _ = copy.abort("migrate: load aborted").await;
+            return Err(e);
+        }
+        copy.finish().await.map_err(|e| self.store.sql_err(&self.table, e))
+    }
+
+    async fn send_batches(&self, copy: &mut PgCopyIn<PoolConnection<Postgres>>) -> Result<()> {
+        copy.send(HEADER).await.map_err(|e| self.store.sql_err(&self.table, e))?;
         let mut buffer = Vec::with_capacity(SEND_CHUNK + (1 << 16));
-        let outcome: Result<()> = async {
-            while let Some(msg) = rx.recv().await {
-                let batch = match msg {
-                    Msg::Batch(b) => b,
-                    Msg::Abort => return Err(PgError::Finished),
-                };
-                encode_rows(&batch, &self.plans, &self.table, &mut buffer)?;
+        loop {
+            let next = self.queue.lock().await.recv().await;
+            if self.stop.load(Ordering::SeqCst) {
+                return Err(PgError::Finished);
+            }
+            let Some(batch) = next else { break };
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let rows = ROWS_PER_SLICE.min(batch.num_rows() - offset);
+                encode_rows(&batch.slice(offset, rows), &self.plans, &self.table, &mut buffer)?;
+                offset += rows;
                 if buffer.len() >= SEND_CHUNK {
-                    self.copy
-                        .send(buffer.as_slice())
-                        .await
-                        .map_err(|e| self.store.sql_err(&self.table, e))?;
+                    copy.send(buffer.as_slice()).await.map_err(|e| self.store.sql_err(&self.table, e))?;
                     buffer.clear();
                 }
             }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = outcome {
-            let _ = self.copy.abort("migrate: load aborted").await;
-            return Err(e);
         }
         buffer.extend_from_slice(&TRAILER);
-        self.copy.send(buffer.as_slice()).await.map_err(|e| self.store.sql_err(&self.table, e))?;
-        self.copy.finish().await.map_err(|e| self.store.sql_err(&self.table, e))
+        copy.send(buffer.as_slice()).await.map_err(|e| self.store.sql_err(&self.table, e))?;
+        Ok(())
     }
 }
 
@@ -425,6 +453,9 @@ fn encode_rows(batch: &RecordBatch, plans: &[ColumnPlan], table: &str, buffer: &
             Ok(prepared)
         })
         .collect::<Result<Vec<Prepared>>>()?;
+    if write_columnwise(&prepared, batch.num_rows(), buffer) {
+        return Ok(());
+    }
     let ncols = (plans.len() as i16).to_be_bytes();
     for row in 0..batch.num_rows() {
         buffer.extend_from_slice(&ncols);
@@ -435,14 +466,30 @@ fn encode_rows(batch: &RecordBatch, plans: &[ColumnPlan], table: &str, buffer: &
     Ok(())
 }
 
-struct Worker {
-    tx: tokio::sync::mpsc::Sender<Msg>,
-    handle: tokio::task::JoinHandle<Result<u64>>,
+/// Waits for a stream's outcome (a crashed task becomes an error).
+async fn join(stream: tokio::task::JoinHandle<Result<u64>>) -> Result<u64> {
+    stream.await.map_err(|e| PgError::Copy(format!("a COPY stream stopped: {e}")))?
 }
 
-async fn join(worker: Worker) -> Result<u64> {
-    drop(worker.tx);
-    worker.handle.await.map_err(|e| PgError::Copy(format!("a COPY stream stopped: {e}")))?
+/// Waits for every stream; the rows they sent, or the first error that says what went wrong
+/// (a stream stopped because another failed only reports [`PgError::Finished`]).
+async fn join_all(streams: Vec<tokio::task::JoinHandle<Result<u64>>>) -> Result<u64> {
+    let mut rows = 0;
+    let mut failure: Option<PgError> = None;
+    for stream in streams {
+        match join(stream).await {
+            Ok(n) => rows += n,
+            Err(e) => {
+                if failure.as_ref().is_none_or(|f| matches!(f, PgError::Finished)) {
+                    failure = Some(e);
+                }
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(rows),
+    }
 }
 
 /// Binary COPY streams into the staging table; commit swaps it in.
@@ -452,8 +499,10 @@ struct PgLoad {
     staging: String,
     exists: bool,
     if_exists: IfExists,
-    workers: Vec<Worker>,
-    next: usize,
+    /// The streams' shared queue; `None` once closed.
+    queue: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
+    stop: Arc<AtomicBool>,
+    streams: Vec<tokio::task::JoinHandle<Result<u64>>>,
 }
 
 impl PgLoad {
@@ -465,49 +514,47 @@ impl PgLoad {
         Ok(())
     }
 
-    /// Stops every stream (aborting their COPYs) and drops the staging table.
-    async fn abandon(&mut self) {
-        for w in &self.workers {
-            let _ = w.tx.send(Msg::Abort).await;
-        }
-        for w in self.workers.drain(..) {
-            let _ = join(w).await;
-        }
+    /// Closes the queue and waits for every stream: the rows sent, or the error of the stream
+    /// that failed.
+    async fn close(&mut self) -> Result<u64> {
+        self.queue = None;
+        join_all(std::mem::take(&mut self.streams)).await
+    }
+
+    /// Stops every stream (aborting their COPYs), drops the staging table and returns the error
+    /// that made a stream fail, if one did.
+    async fn abandon(&mut self) -> Option<PgError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let failure = self.close().await.err();
         let _ = self.drop_staging().await;
+        failure.filter(|e| !matches!(e, PgError::Finished))
     }
 }
 
 #[async_trait]
 impl TableLoad for PgLoad {
     async fn write(&mut self, batch: RecordBatch) -> migrate_core::Result<()> {
-        let i = self.next % self.workers.len();
-        self.next += 1;
-        if self.workers[i].tx.send(Msg::Batch(batch)).await.is_err() {
-            // The stream ended early: its error says why; stop the others too.
-            let failed = self.workers.remove(i);
-            let err = match join(failed).await {
-                Err(e) => e,
-                Ok(_) => PgError::Copy("a COPY stream ended early".into()),
-            };
-            self.abandon().await;
+        let sent = match &self.queue {
+            Some(queue) if !self.stop.load(Ordering::SeqCst) => queue.send(batch).await.is_ok(),
+            _ => false,
+        };
+        if !sent {
+            // A stream failed: its error says why; the others stop too.
+            let err =
+                self.abandon().await.unwrap_or_else(|| PgError::Copy("a COPY stream ended early".into()));
             return Err(err.into());
         }
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> migrate_core::Result<u64> {
-        let mut rows = 0;
-        let mut failure = None;
-        for w in std::mem::take(&mut self.workers) {
-            match join(w).await {
-                Ok(n) => rows += n,
-                Err(e) => failure = failure.or(Some(e)),
+        let rows = match self.close().await {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = self.drop_staging().await;
+                return Err(e.into());
             }
-        }
-        if let Some(e) = failure {
-            let _ = self.drop_staging().await;
-            return Err(e.into());
-        }
+        };
         let (s, t) = (quote_ident(&self.staging), quote_ident(&self.table));
         let swap = if self.exists && self.if_exists == IfExists::Append {
             format!("INSERT INTO {t} SELECT * FROM {s}; DROP TABLE {s};")

@@ -255,6 +255,37 @@ async fn batches_spread_over_several_copy_streams_all_land_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bad_batch_in_one_stream_stops_them_all_and_keeps_the_previous_table() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await.with_copy_streams(3);
+    load(&store, ts_ns(vec![1_000, 2_000]), IfExists::Replace).await.unwrap();
+    let good = |i: i64| ts_ns((0..500).map(|r| (i * 500 + r) * 1_000).collect());
+    let mut pending = store.begin("bars", good(0).schema(), IfExists::Replace).await.unwrap();
+    let mut failed = None;
+    for i in 0..40 {
+        let b = if i == 5 { ts_ns(vec![3_001]) } else { good(i) };
+        if let Err(e) = pending.write(b).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    let err = match failed {
+        Some(e) => {
+            pending.abort().await.unwrap();
+            e
+        }
+        None => pending.commit().await.unwrap_err(),
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("column ts") && text.contains("nanoseconds"),
+        "the failing stream's own error: {text}"
+    );
+    assert_eq!(store.row_count("bars").await.unwrap(), 2);
+    assert!(!store.table_exists("_migrate_staging_bars").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_default_is_one_copy_stream_per_core_from_two_to_four() {
     let pg = migrate_testkit::pg_database().await;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
