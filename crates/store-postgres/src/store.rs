@@ -147,7 +147,7 @@ impl PostgresStore {
             cols.join(", "),
             quote_ident(table)
         );
-        let mut chunks = self.pool.copy_out_raw(&sql).await.map_err(|e| self.sql_err(table, e))?;
+        let mut conn = self.pool.acquire().await.map_err(|e| self.sql_err(table, e))?;
         let out_schema = Arc::new(Schema::new(
             expected
                 .fields()
@@ -159,46 +159,73 @@ impl PostgresStore {
         let this = self.clone();
         let table = table.to_string();
         tokio::spawn(async move {
-            let decode_err =
-                |detail: String| -> CoreError { PgError::Decode { table: table.clone(), detail }.into() };
-            let mut decoder = CopyDecoder::new(plans, expected, out_schema, batch_size.max(1));
-            loop {
-                let chunk = match chunks.try_next().await {
-                    Ok(Some(c)) => c,
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.send(Err(this.sql_err(&table, e).into())).await;
-                        return;
-                    }
-                };
-                match decoder.feed(&chunk) {
-                    Ok(batches) => {
-                        for b in batches {
-                            if tx.send(Ok(b)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(decode_err(e.to_string()))).await;
-                        return;
-                    }
-                }
-            }
-            match decoder.finish() {
-                Ok(Some(b)) => {
-                    let _ = tx.send(Ok(b)).await;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = tx.send(Err(decode_err(e.to_string()))).await;
-                }
+            let decoder = CopyDecoder::new(plans, expected, out_schema, batch_size.max(1));
+            if !this.copy_out(&mut conn, &sql, &table, decoder, &tx).await {
+                // A COPY left unfinished (the reader stopped early, or it failed) would confuse
+                // the next query on this connection: close it rather than reuse it.
+                conn.close_on_drop();
             }
         });
         Ok(Box::pin(futures::stream::unfold(
             rx,
             |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
         )))
+    }
+}
+
+impl PostgresStore {
+    /// Runs `sql` (a `COPY … TO STDOUT (FORMAT binary)`) on `conn` and sends the decoded
+    /// batches, or the error, to `tx`. `true` when the COPY ran to its end.
+    async fn copy_out(
+        &self,
+        conn: &mut PoolConnection<Postgres>,
+        sql: &str,
+        table: &str,
+        mut decoder: CopyDecoder,
+        tx: &tokio::sync::mpsc::Sender<migrate_core::Result<RecordBatch>>,
+    ) -> bool {
+        let decode_err =
+            |detail: String| -> CoreError { PgError::Decode { table: table.into(), detail }.into() };
+        let mut chunks = match conn.copy_out_raw(sql).await {
+            Ok(chunks) => chunks,
+            Err(e) => {
+                let _ = tx.send(Err(self.sql_err(table, e).into())).await;
+                return false;
+            }
+        };
+        loop {
+            let chunk = match chunks.try_next().await {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tx.send(Err(self.sql_err(table, e).into())).await;
+                    return false;
+                }
+            };
+            match decoder.feed(&chunk) {
+                Ok(batches) => {
+                    for b in batches {
+                        if tx.send(Ok(b)).await.is_err() {
+                            return false; // the reader went away
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(decode_err(e.to_string()))).await;
+                    return false;
+                }
+            }
+        }
+        match decoder.finish() {
+            Ok(Some(b)) => {
+                let _ = tx.send(Ok(b)).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = tx.send(Err(decode_err(e.to_string()))).await;
+            }
+        }
+        true
     }
 }
 

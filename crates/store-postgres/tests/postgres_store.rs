@@ -286,6 +286,23 @@ async fn a_bad_batch_in_one_stream_stops_them_all_and_keeps_the_previous_table()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_read_stopped_early_leaves_no_connection_in_the_middle_of_a_copy() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await;
+    load(&store, ids((0..200_000).collect()), IfExists::Replace).await.unwrap();
+    let schema = ids(vec![0]).schema();
+    for _ in 0..4 {
+        // As `--sample` does: the first rows, then the stream is dropped.
+        let mut rows = store.scan_as("bars", schema.clone(), 10).await.unwrap();
+        assert_eq!(rows.try_next().await.unwrap().unwrap().num_rows(), 10);
+        drop(rows);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(store.table_exists("bars").await.unwrap());
+        assert_eq!(store.row_count("bars").await.unwrap(), 200_000);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_default_is_one_copy_stream_per_core_from_two_to_four() {
     let pg = migrate_testkit::pg_database().await;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
