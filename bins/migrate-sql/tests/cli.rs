@@ -206,6 +206,26 @@ fn the_fixture_generator_writes_parquet_that_parquet_yml_migrates() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn samples_of_several_postgresql_tables_each_print() {
+    // Each sample stops reading its table early; the next table's queries must still work.
+    let pg = migrate_testkit::pg_database().await;
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config.to_str().unwrap(), "--sample", "2"],
+        &[("CRYPTO_DB_URL", pg.url.as_str())],
+    );
+    let text = transcript(&out, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for table in
+        ["bars_1s", "bars_1m", "klines_1m", "compare_our_vs_kline_1m", "funding_oi_hourly", "macro_minute"]
+    {
+        assert!(text.contains(&format!("Sample of {table}: first 2 rows in POSTGRESQL")), "{table}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn migrate_into_postgresql_through_the_chosen_number_of_copy_streams() {
     let pg = migrate_testkit::pg_database().await;
     let dir = migrate_testkit::temp_dir();
