@@ -158,12 +158,35 @@ pub enum PlanError<E> {
 
 /// Whether any string of `a` (a Utf8 array) contains a NUL character.
 pub fn has_nul(a: &StringArray) -> bool {
-    a.iter().flatten().any(|s| s.contains('\0'))
+    let offsets = a.value_offsets();
+    let (Some(first), Some(last)) = (offsets.first(), offsets.last()) else { return false };
+    // One pass over all the bytes; only when a NUL shows up is each value checked, since the
+    // bytes under a null slot may be anything.
+    a.value_data()[*first as usize..*last as usize].contains(&0)
+        && a.iter().flatten().any(|s| s.contains('\0'))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_is_found_in_values_but_not_under_null_slots() {
+        use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer};
+        let with_null_slot = |valid: [bool; 3]| {
+            StringArray::new(
+                OffsetBuffer::new(vec![0, 1, 2, 3].into()),
+                Buffer::from(b"x\0y".to_vec()),
+                Some(NullBuffer::from(valid.to_vec())),
+            )
+        };
+        assert!(!has_nul(&with_null_slot([true, false, true])));
+        assert!(has_nul(&with_null_slot([true, true, true])));
+        assert!(!has_nul(&StringArray::from(vec!["a", "b"])));
+        assert!(has_nul(&StringArray::from(vec!["a", "b\0"]).slice(1, 1)));
+        assert!(!has_nul(&StringArray::from(vec!["a\0", "b"]).slice(1, 1)));
+        assert!(!has_nul(&StringArray::from(Vec::<&str>::new())));
+    }
     use arrow::array::{AsArray, Int32Array, ListArray, TimestampMicrosecondArray};
     use arrow::datatypes::{Int32Type, TimeUnit};
 
