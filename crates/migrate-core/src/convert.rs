@@ -169,6 +169,8 @@ pub fn has_nul(a: &StringArray) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::{AsArray, Int32Array, ListArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{Int32Type, TimeUnit};
 
     #[test]
     fn nul_is_found_in_values_but_not_under_null_slots() {
@@ -187,8 +189,6 @@ mod tests {
         assert!(!has_nul(&StringArray::from(vec!["a\0", "b"]).slice(1, 1)));
         assert!(!has_nul(&StringArray::from(Vec::<&str>::new())));
     }
-    use arrow::array::{AsArray, Int32Array, ListArray, TimestampMicrosecondArray};
-    use arrow::datatypes::{Int32Type, TimeUnit};
 
     #[test]
     fn json_round_trip_of_lists() {

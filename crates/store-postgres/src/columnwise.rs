@@ -5,11 +5,9 @@
 //! buffer grows once, and every column then fills its field of every row in one tight loop:
 //! no per-field dispatch on the column's type, no per-field capacity checks.
 
-use crate::encode::Prepared;
+use crate::encode::{NULL_FIELD, Prepared};
 use arrow::array::{Array, ArrowPrimitiveType, PrimitiveArray};
 use arrow::buffer::NullBuffer;
-
-const NULL_FIELD: [u8; 4] = (-1i32).to_be_bytes();
 
 /// Appends `rows` rows of `columns` to `out` and returns `true`, or returns `false` (writing
 /// nothing) when a column's fields are computed as they are written (numeric, dates,

@@ -8,6 +8,8 @@ use migrate_core::convert::{ValueProblem, has_nul, retype, strict_cast, to_json_
 
 /// The binary COPY header: signature, flags, header extension length.
 pub(crate) const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// A NULL field: length -1, no bytes.
+pub(crate) const NULL_FIELD: [u8; 4] = (-1i32).to_be_bytes();
 /// The binary COPY trailer.
 pub(crate) const TRAILER: [u8; 2] = (-1i16).to_be_bytes();
 
@@ -225,7 +227,6 @@ impl Prepared {
         }
     }
 
-    /// Appends field `row`: its length, then its bytes (or -1 for NULL).
     /// Whether every field's bytes are at hand (NULL, fixed-width values, text, bytea) rather
     /// than computed as they are written: their sizes are known before writing.
     pub(crate) fn bytes_at_hand(&self) -> bool {
@@ -244,9 +245,10 @@ impl Prepared {
         )
     }
 
+    /// Appends field `row`: its length, then its bytes (or -1 for NULL).
     pub(crate) fn write_field(&self, row: usize, out: &mut Vec<u8>) -> Result<(), ValueProblem> {
         if self.is_null(row) {
-            out.extend_from_slice(&(-1i32).to_be_bytes());
+            out.extend_from_slice(&NULL_FIELD);
             return Ok(());
         }
         match self {

@@ -386,8 +386,7 @@ impl TableSink for PostgresStore {
                     stop.store(true, Ordering::SeqCst);
                     drop(tx);
                     join_all(streams).await.ok();
-                    let drop_staging = format!("DROP TABLE IF EXISTS {}", quote_ident(&staging));
-                    let _ = sqlx::raw_sql(AssertSqlSafe(drop_staging)).execute(&self.pool).await;
+                    let _ = self.drop_staging(table, &staging).await;
                     return Err(self.sql_err(table, e).into());
                 }
             };
@@ -532,13 +531,20 @@ struct PgLoad {
     streams: Vec<tokio::task::JoinHandle<Result<u64>>>,
 }
 
+impl PostgresStore {
+    /// Drops `staging`, the staging table of a load into `table`, if it exists.
+    async fn drop_staging(&self, table: &str, staging: &str) -> Result<()> {
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE IF EXISTS {}", quote_ident(staging))))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.sql_err(table, e))?;
+        Ok(())
+    }
+}
+
 impl PgLoad {
     async fn drop_staging(&self) -> Result<()> {
-        sqlx::raw_sql(AssertSqlSafe(format!("DROP TABLE IF EXISTS {}", quote_ident(&self.staging))))
-            .execute(&self.store.pool)
-            .await
-            .map_err(|e| self.store.sql_err(&self.table, e))?;
-        Ok(())
+        self.store.drop_staging(&self.table, &self.staging).await
     }
 
     /// Closes the queue and waits for every stream: the rows sent, or the error of the stream
