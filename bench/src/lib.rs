@@ -24,7 +24,7 @@ pub fn rate(rows: u64, took: Duration) -> f64 {
 
 /// `1234567.8` as `1,234,568`.
 pub fn thousands(v: f64) -> String {
-    migrate_core::convert::thousands(v.max(0.0).round() as u64)
+    migrate_cli::format::count(v.max(0.0).round() as u64)
 }
 
 #[cfg(test)]

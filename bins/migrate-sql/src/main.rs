@@ -1,7 +1,8 @@
 //! `migrate-sql`: argument parsing and wiring only; the work is in the `migrate-sql` library.
 
 use clap::{Parser, ValueEnum};
-use migrate_sql::app::{self, Mode, RunArgs, exit};
+use migrate_cli::Tool;
+use migrate_sql::app::{self, Mode, RunArgs};
 use migrate_sql::engine::RunOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +27,7 @@ Target database: CRYPTO_DB_URL, else CRYPTO_DB_USER/CRYPTO_DB_PASS/CRYPTO_DB_HOS
 (a HOST that is a directory is a Unix socket), else database.url in the config.
 Passwords are always shown as ****.
 
-Exit codes: 0 done (and verified), 1 failed, 2 usage or configuration error,
-3 verification found a difference.";
+";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ModeArg {
@@ -39,7 +39,7 @@ enum ModeArg {
 
 /// DuckDB → Parquet → PostgreSQL / SQLite, with dry runs and verification by content.
 #[derive(Debug, Parser)]
-#[command(name = "migrate-sql", version, after_long_help = EXAMPLES)]
+#[command(name = "migrate-sql", version, after_long_help = format!("{EXAMPLES}{}", migrate_cli::exit::HELP))]
 struct Cli {
     /// What to do.
     #[arg(long, value_enum)]
@@ -88,6 +88,7 @@ fn main() -> ExitCode {
         ModeArg::Migrate => Mode::Migrate,
         ModeArg::Verify => Mode::Verify,
     };
+    let stem = format!("migrate_sql_{:?}", cli.mode).to_lowercase();
     let args = RunArgs {
         mode,
         config: cli.config,
@@ -103,23 +104,7 @@ fn main() -> ExitCode {
         },
         sample: cli.sample,
     };
-    let prefix = format!("migrate_sql_{:?}", cli.mode).to_lowercase();
-    match migrate_sql::logging::init(&cli.log_dir, &prefix) {
-        Ok(path) => tracing::info!("Log file: {}", path.display()),
-        Err(e) => eprintln!("WARNING | cannot write a log file in {}: {e}", cli.log_dir.display()),
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ERROR | cannot start the async runtime: {e}");
-            return ExitCode::from(exit::FAILED);
-        }
-    };
-    match runtime.block_on(app::run(&args, |k| std::env::var(k).ok())) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    Tool::new("migrate-sql", cli.log_dir)
+        .log_stem(stem)
+        .run(|_| async { app::run(&args, |k| std::env::var(k).ok()).await })
 }

@@ -8,66 +8,26 @@ fn fixture() -> PathBuf {
 }
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_migrate-sql"));
-    cmd.current_dir(dir).args(args).arg("--log-dir").arg(dir.join("logs"));
-    // No terminal and a fixed width, so --help wraps the same everywhere.
-    cmd.stdin(std::process::Stdio::null()).env("COLUMNS", "100");
-    for var in ["CRYPTO_DB_URL", "CRYPTO_DB_USER", "CRYPTO_DB_PASS", "CRYPTO_DB_HOST", "CRYPTO_DB_NAME"] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().expect("the migrate-sql binary runs")
+    let mut cmd = migrate_testkit::cli::command(env!("CARGO_BIN_EXE_migrate-sql"), dir);
+    cmd.args(args).arg("--log-dir").arg(dir.join("logs")).envs(env.iter().copied());
+    migrate_testkit::cli::run(&mut cmd)
 }
 
-/// stdout, stderr and the exit code, with the temp dir and log timestamps made stable.
-fn transcript(out: &Output, dir: &Path) -> String {
-    let text = format!(
-        "exit code: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = text.replace(&dir.display().to_string(), "[DIR]");
-    let fixture_dir = fixture().parent().unwrap().display().to_string();
-    let text = text.replace(&fixture_dir, "[FIXTURES]");
-    // Log file names carry the start time; fingerprints depend on which row a test edited.
-    text.lines()
-        .map(|l| {
-            l.split(' ')
-                .map(|w| {
-                    let core = w.trim_end_matches(')');
-                    if is_fingerprint(core) {
-                        format!("[FINGERPRINT]{}", &w[core.len()..])
-                    } else {
-                        w.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .map(|l| match l.find("_2026").or_else(|| l.find("_20")) {
-            Some(i) if l.contains("Log file:") => format!("{}_[TIME].log", &l[..i]),
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+fn transcript(out: &Output) -> String {
+    migrate_testkit::cli::transcript(out)
 }
 
-/// `rows:32 hex digits`, as fingerprints print.
-fn is_fingerprint(w: &str) -> bool {
-    w.split_once(':').is_some_and(|(rows, hex)| {
-        !rows.is_empty()
-            && rows.bytes().all(|b| b.is_ascii_digit())
-            && hex.len() == 32
-            && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+/// Snapshot settings with the temp dir, the fixtures, times and fingerprints redacted.
+fn redacted(dir: &Path) -> insta::Settings {
+    let fixtures = fixture().parent().unwrap().display().to_string();
+    migrate_testkit::cli::snapshot_settings(dir, &[(&fixtures, "FIXTURES")])
 }
 
 #[test]
 fn help_shows_the_guides_examples_and_exit_codes() {
     let dir = migrate_testkit::temp_dir();
     let out = run(dir.path(), &["--help"], &[]);
-    insta::assert_snapshot!(transcript(&out, dir.path()));
+    redacted(dir.path()).bind(|| insta::assert_snapshot!(transcript(&out)));
 }
 
 #[test]
@@ -88,7 +48,7 @@ fn dry_run_export_lists_what_it_would_write_and_writes_nothing() {
         &[],
     );
     assert!(!dir.path().join("migration-test").exists());
-    insta::assert_snapshot!(transcript(&out, dir.path()));
+    redacted(dir.path()).bind(|| insta::assert_snapshot!(transcript(&out)));
 }
 
 #[test]
@@ -108,7 +68,7 @@ fn migrate_into_sqlite_then_verify_a_tampered_table() {
         ],
         &[("CRYPTO_DB_URL", url)],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out, dir.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
 
     let conn = rusqlite::Connection::open(dir.path().join("migration-rehearsal.db")).unwrap();
     conn.execute("UPDATE macro_minute SET spx = spx + 1 WHERE rowid = 3", []).unwrap();
@@ -125,7 +85,7 @@ fn migrate_into_sqlite_then_verify_a_tampered_table() {
         ],
         &[("CRYPTO_DB_URL", url)],
     );
-    insta::assert_snapshot!(transcript(&out, dir.path()));
+    redacted(dir.path()).bind(|| insta::assert_snapshot!(transcript(&out)));
 }
 
 #[test]
@@ -133,7 +93,7 @@ fn a_missing_target_names_every_way_to_set_one() {
     let dir = migrate_testkit::temp_dir();
     let config = fixture();
     let out = run(dir.path(), &["--mode", "verify", "--config", config.to_str().unwrap()], &[]);
-    insta::assert_snapshot!(transcript(&out, dir.path()));
+    redacted(dir.path()).bind(|| insta::assert_snapshot!(transcript(&out)));
 }
 
 #[test]
@@ -162,13 +122,13 @@ fn sample_prints_the_first_rows_from_both_sides() {
     let config = config.to_str().unwrap();
     let env = [("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")];
     let out = run(dir.path(), &["--mode", "migrate", "--config", config, "--tables", "macro_minute"], &env);
-    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out, dir.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let out = run(
         dir.path(),
         &["--mode", "verify", "--config", config, "--tables", "macro_minute", "--sample", "3"],
         &env,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out, dir.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (duck, sqlite) = stdout
         .split_once("Sample of macro_minute: first 3 rows in SQLITE")
@@ -199,7 +159,7 @@ fn the_fixture_generator_writes_parquet_that_parquet_yml_migrates() {
         &["--mode", "migrate", "--config", config.to_str().unwrap()],
         &[("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")],
     );
-    let text = transcript(&out, dir.path());
+    let text = transcript(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("Found 3,000 rows in bars_1s"), "{text}");
     assert!(text.contains("Overall: PASSED"), "{text}");
@@ -216,7 +176,7 @@ async fn samples_of_several_postgresql_tables_each_print() {
         &["--mode", "migrate", "--config", config.to_str().unwrap(), "--sample", "2"],
         &[("CRYPTO_DB_URL", pg.url.as_str())],
     );
-    let text = transcript(&out, dir.path());
+    let text = transcript(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     for table in
         ["bars_1s", "bars_1m", "klines_1m", "compare_our_vs_kline_1m", "funding_oi_hourly", "macro_minute"]
@@ -244,7 +204,7 @@ async fn migrate_into_postgresql_through_the_chosen_number_of_copy_streams() {
         ],
         &[("CRYPTO_DB_URL", pg.url.as_str())],
     );
-    let text = transcript(&out, dir.path());
+    let text = transcript(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("Each table loads through 3 binary COPY streams"), "{text}");
     assert!(text.contains("Using PostgreSQL COPY (binary) for bars_1s"), "{text}");
@@ -257,5 +217,5 @@ async fn migrate_into_postgresql_through_the_chosen_number_of_copy_streams() {
         &["--mode", "migrate", "--config", config.to_str().unwrap(), "--copy-streams", "9"],
         &[("CRYPTO_DB_URL", pg.url.as_str())],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out, dir.path()));
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
 }

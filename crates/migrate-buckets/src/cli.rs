@@ -1,19 +1,17 @@
 //! Command lines of the six bucket binaries (they differ only by preset).
 
-use crate::error::{BucketsError, exit};
+use crate::error::BucketsError;
 use crate::locations::Locations;
 use crate::preset::{Preset, log_stem};
 use crate::progress::BarProgress;
-use crate::run::{Confirmation, DeleteRun, MigrateRun, Outcome, run_delete, run_migrate, run_restore};
+use crate::run::{DeleteRun, MigrateRun, run_delete, run_migrate, run_restore};
 use clap::{Args, Parser, Subcommand};
-use std::io::IsTerminal;
+use migrate_cli::{Confirmation, Tool};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const EXIT_CODES: &str = "Exit codes: 0 done / in sync, 1 failed, 2 usage or configuration error,
-3 source and target differ (verification mismatch or conflicts), 4 deletion refused (nothing deleted).
-
-GCS: STORAGE_EMULATOR_HOST (e.g. http://127.0.0.1:4443) points every call at an emulator without
+const GCS_CREDENTIALS: &str =
+    "GCS: STORAGE_EMULATOR_HOST (e.g. http://127.0.0.1:4443) points every call at an emulator without
 credentials; otherwise application default credentials or GOOGLE_APPLICATION_CREDENTIALS.";
 
 /// Flags every bucket tool shares.
@@ -124,7 +122,11 @@ fn migrate_examples(preset: Preset) -> String {
             "Examples:\n  # 1. Analysis (dry run: nothing is written)\n  {bin} --env prod --dry-run\n  # 2. Copy, then verify every object\n  {bin} --env prod --execute\n  # Just before cutover: copy what is new since (only missing objects are copied)\n  {bin} --env prod --execute\n  # List the code that still points at the old location\n  {bin} --env prod --check-references ./orchestration\n"
         ),
     };
-    format!("{head}\nLog file: logs/{}_<env>_<timestamp>.log\n\n{EXIT_CODES}", log_stem(bin, None))
+    format!(
+        "{head}\nLog file: logs/{}_<env>_<timestamp>.log\n\n{}\n\n{GCS_CREDENTIALS}",
+        log_stem(bin, None),
+        migrate_cli::exit::HELP
+    )
 }
 
 fn about_delete(preset: Preset) -> String {
@@ -144,8 +146,9 @@ fn delete_examples(preset: Preset) -> String {
     };
     let src = preset.urls("prod").map(|u| u.0).unwrap_or_else(|| "gs://data-bucket-prod/some_prefix/".into());
     format!(
-        "Examples:\n  # Checks only (dry run)\n  {bin} {args} --dry-run --code-dir ./orchestration\n  # Delete, confirming at the prompt (type the source URL, then confirm again)\n  {bin} {args} --confirm-delete --code-dir ./orchestration\n  # Delete without a terminal\n  {bin} {args} --confirm-delete --confirm-text '{src}'\n  # Undo: copy the manifest's objects back\n  {bin} restore --manifest logs/<run>_manifest.jsonl --execute\n\nLog file: logs/{}_<env>_<timestamp>.log; manifest beside it and in the target bucket under _migration_manifests/.\n\n{EXIT_CODES}",
-        log_stem(bin, None)
+        "Examples:\n  # Checks only (dry run)\n  {bin} {args} --dry-run --code-dir ./orchestration\n  # Delete, confirming at the prompt (type the source URL, then confirm again)\n  {bin} {args} --confirm-delete --code-dir ./orchestration\n  # Delete without a terminal\n  {bin} {args} --confirm-delete --confirm-text '{src}'\n  # Undo: copy the manifest's objects back\n  {bin} restore --manifest logs/<run>_manifest.jsonl --execute\n\nLog file: logs/{}_<env>_<timestamp>.log; manifest beside it and in the target bucket under _migration_manifests/.\n\n{}\n\n{GCS_CREDENTIALS}",
+        log_stem(bin, None),
+        migrate_cli::exit::HELP
     )
 }
 
@@ -176,116 +179,55 @@ fn locations(common: &Common, preset: Preset) -> Result<(String, String), Bucket
     }
 }
 
-fn start_logging(log_dir: &std::path::Path, stem: &str) -> Result<PathBuf, u8> {
-    migrate_cli::logging::init(log_dir, stem).map_err(|e| {
-        eprintln!("ERROR | cannot create the log file in {}: {e}", log_dir.display());
-        exit::USAGE
-    })
-}
-
-fn finish(result: Result<Outcome, BucketsError>, json: bool, log: &std::path::Path) -> ExitCode {
-    match result {
-        Ok(outcome) => {
-            if json {
-                println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
-            } else {
-                println!("{}", outcome.text);
-            }
-            tracing::info!("Log file: {}", log.display());
-            ExitCode::from(outcome.exit)
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            tracing::info!("Log file: {}", log.display());
-            ExitCode::from(e.exit_code())
-        }
-    }
-}
-
-/// Both locations, then the run's log file (`<binary>_<env>_<time>.log`); on failure, the exit
-/// code after saying why.
-fn start(common: &Common, preset: Preset, binary: &str) -> Result<(String, String, PathBuf), ExitCode> {
-    let (source, target) = locations(common, preset).map_err(|e| {
-        eprintln!("ERROR | {e}");
-        ExitCode::from(e.exit_code())
-    })?;
-    let log =
-        start_logging(&common.log_dir, &log_stem(binary, common.env.as_deref())).map_err(ExitCode::from)?;
-    Ok((source, target, log))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the async runtime starts")
+/// The start-up path of a bucket binary: log file `<binary>_<env>_<time>.log`, `--json`.
+fn tool(common: &Common, binary: &str) -> Tool {
+    Tool::new(binary, &common.log_dir).log_stem(log_stem(binary, common.env.as_deref())).json(common.json)
 }
 
 /// `main` of a migrate binary.
 pub fn migrate_main(preset: Preset) -> ExitCode {
     let cli: MigrateCli = parse(preset.migrate_binary(), about_migrate(preset), migrate_examples(preset));
-    let (source, target, log) = match start(&cli.common, preset, preset.migrate_binary()) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
-    let run = MigrateRun {
-        preset,
-        env: cli.common.env.clone(),
-        source,
-        target,
-        execute: cli.execute,
-        overwrite_changed: cli.overwrite_changed,
-        jobs: usize::from(cli.common.jobs),
-        check_references: cli.check_references.clone(),
-    };
-    let progress = BarProgress::default();
-    let result = runtime().block_on(run_migrate(&Locations::new(), &run, &progress));
-    finish(result, cli.common.json, &log)
+    tool(&cli.common, preset.migrate_binary()).run(|_| async {
+        let (source, target) = locations(&cli.common, preset)?;
+        let run = MigrateRun {
+            preset,
+            env: cli.common.env.clone(),
+            source,
+            target,
+            execute: cli.execute,
+            overwrite_changed: cli.overwrite_changed,
+            jobs: usize::from(cli.common.jobs),
+            check_references: cli.check_references.clone(),
+        };
+        run_migrate(&Locations::new(), &run, &BarProgress::default()).await
+    })
 }
 
 /// `main` of a delete binary.
 pub fn delete_main(preset: Preset) -> ExitCode {
     let cli: DeleteCli = parse(preset.delete_binary(), about_delete(preset), delete_examples(preset));
     if let Some(DeleteCommand::Restore { manifest, execute, jobs, log_dir, json }) = cli.command {
-        let log =
-            match start_logging(&log_dir, &format!("{}_restore", log_stem(preset.delete_binary(), None))) {
-                Ok(p) => p,
-                Err(code) => return ExitCode::from(code),
-            };
-        let progress = BarProgress::default();
-        let result = runtime().block_on(run_restore(
-            &Locations::new(),
-            &manifest,
-            execute,
-            usize::from(jobs),
-            &progress,
-        ));
-        return finish(result, json, &log);
+        let stem = format!("{}_restore", log_stem(preset.delete_binary(), None));
+        return Tool::new(preset.delete_binary(), log_dir).log_stem(stem).json(json).run(|_| async move {
+            run_restore(&Locations::new(), &manifest, execute, usize::from(jobs), &BarProgress::default())
+                .await
+        });
     }
-    let (source, target, log) = match start(&cli.common, preset, preset.delete_binary()) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
-    let confirmation =
-        match (&cli.confirm_text, std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            (Some(text), _) => Confirmation::Text(text.clone()),
-            (None, true) => Confirmation::Interactive,
-            (None, false) => Confirmation::Unavailable,
+    let cli = &cli;
+    tool(&cli.common, preset.delete_binary()).run(|started| async move {
+        let (source, target) = locations(&cli.common, preset)?;
+        let run = DeleteRun {
+            preset,
+            env: cli.common.env.clone(),
+            source,
+            target,
+            confirm_delete: cli.confirm_delete,
+            confirmation: Confirmation::from_flag(cli.confirm_text.clone()),
+            code_dir: cli.code_dir.clone(),
+            jobs: usize::from(cli.common.jobs),
+            manifest_dir: cli.manifest_dir.clone().unwrap_or_else(|| cli.common.log_dir.clone()),
+            run_stem: started.run_stem(),
         };
-    let run_stem = log
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| log_stem(preset.delete_binary(), cli.common.env.as_deref()));
-    let run = DeleteRun {
-        preset,
-        env: cli.common.env.clone(),
-        source,
-        target,
-        confirm_delete: cli.confirm_delete,
-        confirmation,
-        code_dir: cli.code_dir.clone(),
-        jobs: usize::from(cli.common.jobs),
-        manifest_dir: cli.manifest_dir.clone().unwrap_or_else(|| cli.common.log_dir.clone()),
-        run_stem,
-    };
-    let progress = BarProgress::default();
-    let result = runtime().block_on(run_delete(&Locations::new(), &run, &progress));
-    finish(result, cli.common.json, &log)
+        run_delete(&Locations::new(), &run, &BarProgress::default()).await
+    })
 }

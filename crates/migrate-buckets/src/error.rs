@@ -1,18 +1,6 @@
-//! The one error type of the bucket tools, and exit codes.
+//! The one error type of the bucket tools, and the exit code each kind maps to.
 
-/// Exit codes, the documented contract of every bucket tool.
-pub mod exit {
-    /// Done; in sync.
-    pub const OK: u8 = 0;
-    /// Failed (I/O, store errors, objects that could not be copied or deleted).
-    pub const FAILED: u8 = 1;
-    /// Usage or configuration error.
-    pub const USAGE: u8 = 2;
-    /// Source and target differ (verification mismatch, conflicts).
-    pub const DIFFERENT: u8 = 3;
-    /// A safety check or the confirmation refused the deletion; nothing was deleted.
-    pub const REFUSED: u8 = 4;
-}
+use migrate_cli::exit;
 
 /// What can stop a bucket tool.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +25,8 @@ pub enum BucketsError {
     },
 }
 
-impl BucketsError {
-    /// The exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+impl migrate_cli::Failure for BucketsError {
+    fn exit_code(&self) -> u8 {
         match self {
             BucketsError::Usage(_) => exit::USAGE,
             BucketsError::Objects(migrate_objects::ObjectsError::InvalidLocation { .. }) => exit::USAGE,

@@ -11,7 +11,7 @@ mod progress;
 mod render;
 pub mod run;
 
-pub use error::{BucketsError, Result, exit};
+pub use error::{BucketsError, Result};
 pub use locations::Locations;
 pub use preset::{Preset, log_stem};
 pub use progress::BarProgress;

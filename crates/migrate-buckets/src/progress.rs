@@ -1,6 +1,7 @@
 //! The engine's progress callbacks drawn as a progress bar (on a terminal only).
 
-use indicatif::{HumanBytes, ProgressBar};
+use migrate_cli::format;
+use migrate_cli::progress::Bar as ProgressBar;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,7 +23,7 @@ impl migrate_objects::Progress for BarProgress {
         let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             bar.inc(objects);
-            bar.set_message(format!("objects, {}", HumanBytes(total)));
+            bar.set_message(format!("objects, {}", format::bytes(total)));
         }
     }
 

@@ -1,7 +1,7 @@
 //! Human-readable reports: log lines for every finding, and summary tables.
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use indicatif::{HumanBytes, HumanCount};
+use migrate_cli::format::{bytes, count};
 use migrate_objects::{
     CopyReport, DeletionCheck, DeletionReport, LayoutReport, PlanSummary, RestoreReport, Tally, VerifyReport,
 };
@@ -9,20 +9,17 @@ use tracing::{info, warn};
 
 /// `3,021 objects, 12.30 MiB`.
 pub fn tally(t: &Tally) -> String {
-    format!("{} objects, {}", HumanCount(t.objects), HumanBytes(t.bytes))
+    format!("{} objects, {}", count(t.objects), bytes(t.bytes))
 }
 
 /// Logs what a location holds.
 pub fn log_layout(side: &str, url: &str, r: &LayoutReport, critical_label: &str, critical_checked: bool) {
-    info!("{side} {url}: {} objects, {}", HumanCount(r.objects), HumanBytes(r.bytes));
+    info!("{side} {url}: {} objects, {}", count(r.objects), bytes(r.bytes));
     if r.objects == 0 {
         return;
     }
-    let kinds: Vec<String> = r
-        .kinds
-        .iter()
-        .map(|(k, c)| format!("{k} {} ({})", HumanCount(c.objects), HumanBytes(c.bytes)))
-        .collect();
+    let kinds: Vec<String> =
+        r.kinds.iter().map(|(k, c)| format!("{k} {} ({})", count(c.objects), bytes(c.bytes))).collect();
     info!("{side} file kinds: {}", kinds.join(", "));
     if r.series.is_empty() {
         info!("{side} date partitions: none found in the folder names");
@@ -40,13 +37,13 @@ pub fn log_layout(side: &str, url: &str, r: &LayoutReport, critical_label: &str,
         }
     }
     if r.unpartitioned_objects > 0 && !r.series.is_empty() {
-        info!("{side} objects outside date partitions: {}", HumanCount(r.unpartitioned_objects));
+        info!("{side} objects outside date partitions: {}", count(r.unpartitioned_objects));
     }
     if !r.empty_partitions.is_empty() {
         warn!("{side} empty partitions ({}): {}", r.empty_partitions.len(), first_few(&r.empty_partitions));
     }
     if critical_checked {
-        info!("{side} {critical_label}: {}", HumanCount(r.critical_objects));
+        info!("{side} {critical_label}: {}", count(r.critical_objects));
         if !r.partitions_lacking_critical.is_empty() {
             warn!(
                 "{side} CRITICAL: {} partitions without {critical_label}: {}",
@@ -56,7 +53,7 @@ pub fn log_layout(side: &str, url: &str, r: &LayoutReport, critical_label: &str,
         }
     }
     let largest: Vec<String> =
-        r.largest.iter().take(3).map(|(k, s)| format!("{k} ({})", HumanBytes(*s))).collect();
+        r.largest.iter().take(3).map(|(k, s)| format!("{k} ({})", bytes(*s))).collect();
     info!("{side} largest objects: {}", largest.join(", "));
 }
 
@@ -69,12 +66,12 @@ fn first_few(items: &[String]) -> String {
 pub fn log_plan(p: &PlanSummary) {
     info!(
         "Plan: copy {} new ({}), skip {} identical, overwrite {}, {} conflicts, {} only in target (kept)",
-        HumanCount(p.to_copy.objects),
-        HumanBytes(p.to_copy.bytes),
-        HumanCount(p.identical.objects),
-        HumanCount(p.to_overwrite.objects),
-        HumanCount(p.conflicts.total),
-        HumanCount(p.extra_in_target.total),
+        count(p.to_copy.objects),
+        bytes(p.to_copy.bytes),
+        count(p.identical.objects),
+        count(p.to_overwrite.objects),
+        count(p.conflicts.total),
+        count(p.extra_in_target.total),
     );
     for c in &p.conflicts.items {
         warn!(
@@ -89,10 +86,10 @@ pub fn log_copy(c: &CopyReport) {
     info!(
         "Copied {} ({} server-side, {} streamed); overwrote {}; skipped {} identical",
         tally(&c.copied),
-        HumanCount(c.server_side),
-        HumanCount(c.streamed),
-        HumanCount(c.overwritten.objects),
-        HumanCount(c.skipped_identical.objects)
+        count(c.server_side),
+        count(c.streamed),
+        count(c.overwritten.objects),
+        count(c.skipped_identical.objects)
     );
     for f in &c.failed.items {
         warn!("Not copied: {} ({})", f.key, f.reason);
@@ -103,14 +100,14 @@ pub fn log_copy(c: &CopyReport) {
 pub fn verify_table(v: &VerifyReport) -> String {
     info!(
         "Verified {} source objects: {} equal (crc32c {}, md5 {}, streamed hash {}), {} missing, {} different, {} only in target",
-        HumanCount(v.source.objects),
-        HumanCount(v.matched),
-        HumanCount(v.by_crc32c),
-        HumanCount(v.by_md5),
-        HumanCount(v.by_streamed_hash),
-        HumanCount(v.missing.total),
-        HumanCount(v.different.total),
-        HumanCount(v.extra_in_target),
+        count(v.source.objects),
+        count(v.matched),
+        count(v.by_crc32c),
+        count(v.by_md5),
+        count(v.by_streamed_hash),
+        count(v.missing.total),
+        count(v.different.total),
+        count(v.extra_in_target),
     );
     for k in &v.missing.items {
         warn!("Missing in target: {k}");
@@ -122,10 +119,10 @@ pub fn verify_table(v: &VerifyReport) -> String {
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec!["Check", "Result"]);
     t.add_row(vec!["Source objects".to_string(), tally(&v.source)]);
-    t.add_row(vec!["Equal in target".to_string(), HumanCount(v.matched).to_string()]);
-    t.add_row(vec!["Missing in target".to_string(), HumanCount(v.missing.total).to_string()]);
-    t.add_row(vec!["Different in target".to_string(), HumanCount(v.different.total).to_string()]);
-    t.add_row(vec!["Only in target (kept)".to_string(), HumanCount(v.extra_in_target).to_string()]);
+    t.add_row(vec!["Equal in target".to_string(), count(v.matched)]);
+    t.add_row(vec!["Missing in target".to_string(), count(v.missing.total)]);
+    t.add_row(vec!["Different in target".to_string(), count(v.different.total)]);
+    t.add_row(vec!["Only in target (kept)".to_string(), count(v.extra_in_target)]);
     let verdict = if v.passed() { "✓ PASSED" } else { "✗ FAILED" };
     format!("{t}\nVerification: {verdict}")
 }
@@ -156,13 +153,10 @@ pub fn deletion_table(d: &DeletionReport) -> String {
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec!["Deletion", "Objects"]);
     t.add_row(vec!["Deleted".to_string(), tally(&d.deleted)]);
-    t.add_row(vec!["Already gone".to_string(), HumanCount(d.already_gone).to_string()]);
-    t.add_row(vec![
-        "Kept (changed since manifest)".to_string(),
-        HumanCount(d.kept_changed.total).to_string(),
-    ]);
-    t.add_row(vec!["Failed".to_string(), HumanCount(d.failed.total).to_string()]);
-    t.add_row(vec!["Remaining in source".to_string(), HumanCount(d.remaining_in_source.total).to_string()]);
+    t.add_row(vec!["Already gone".to_string(), count(d.already_gone)]);
+    t.add_row(vec!["Kept (changed since manifest)".to_string(), count(d.kept_changed.total)]);
+    t.add_row(vec!["Failed".to_string(), count(d.failed.total)]);
+    t.add_row(vec!["Remaining in source".to_string(), count(d.remaining_in_source.total)]);
     t.to_string()
 }
 
@@ -181,9 +175,9 @@ pub fn restore_summary(r: &RestoreReport, execute: bool) -> String {
     format!(
         "{verb} {}; already present {}; conflicts {}; missing in target {}; failed {}",
         tally(&r.restored),
-        HumanCount(r.already_present.objects),
-        HumanCount(r.conflicts.total),
-        HumanCount(r.missing_in_target.total),
-        HumanCount(r.failed.total)
+        count(r.already_present.objects),
+        count(r.conflicts.total),
+        count(r.missing_in_target.total),
+        count(r.failed.total)
     )
 }

@@ -1,11 +1,12 @@
 //! The runs behind the binaries: migrate (analyse, plan, copy, verify), delete-old (checks,
 //! manifest, confirmation, deletion) and restore.
 
-use crate::error::{BucketsError, Result, exit};
+use crate::error::{BucketsError, Result};
 use crate::locations::Locations;
 use crate::preset::Preset;
 use crate::render;
-use indicatif::{HumanBytes, HumanCount};
+use migrate_cli::format::{bytes, count};
+use migrate_cli::{Ask, Confirmation, exit};
 use migrate_objects::{
     CopyOptions, ObjectBackend, ObjectsError, Progress, ReferencePattern, check_deletion, copy,
     delete_from_manifest, restore, scan_references, survey, verify,
@@ -14,16 +15,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
-/// What a run ends with: the exit code, the machine-readable summary, the human summary.
-#[derive(Debug)]
-pub struct Outcome {
-    /// Process exit code (see [`exit`]).
-    pub exit: u8,
-    /// Summary for `--json`.
-    pub json: serde_json::Value,
-    /// Summary for a person (stdout).
-    pub text: String,
-}
+pub use migrate_cli::Outcome;
 
 /// A migrate run.
 #[derive(Debug, Clone)]
@@ -99,15 +91,15 @@ pub async fn run_migrate(
             info!("[DRY-RUN] Would copy {}{key} → {}{key}", s.source_url, s.target_url);
         }
         if s.plan.to_copy_keys.total > 20 {
-            info!("[DRY-RUN] … and {} more", HumanCount(s.plan.to_copy_keys.total - 20));
+            info!("[DRY-RUN] … and {} more", count(s.plan.to_copy_keys.total - 20));
         }
         let mut text = format!(
             "[DRY-RUN] Would copy {} new and overwrite {}; {} identical; {} conflicts; {} only in target.\nRun again with --execute to copy.",
             render::tally(&s.plan.to_copy),
-            HumanCount(s.plan.to_overwrite.objects),
-            HumanCount(s.plan.identical.objects),
-            HumanCount(s.plan.conflicts.total),
-            HumanCount(s.plan.extra_in_target.total),
+            count(s.plan.to_overwrite.objects),
+            count(s.plan.identical.objects),
+            count(s.plan.conflicts.total),
+            count(s.plan.extra_in_target.total),
         );
         if conflicts {
             text.push_str("\nConflicts: objects differ in the target; --overwrite-changed replaces them.");
@@ -117,7 +109,7 @@ pub async fn run_migrate(
     if conflicts {
         let text = format!(
             "{} objects differ in the target; nothing was copied. Resolve them, or run again with --overwrite-changed to replace them.",
-            HumanCount(s.plan.conflicts.total)
+            count(s.plan.conflicts.total)
         );
         warn!("{text}");
         return Ok(Outcome { exit: exit::DIFFERENT, json: summary, text });
@@ -141,17 +133,6 @@ pub async fn run_migrate(
     Ok(Outcome { exit: code, json: summary, text })
 }
 
-/// How the operator confirms a deletion.
-#[derive(Debug, Clone)]
-pub enum Confirmation {
-    /// `--confirm-text`: must equal the source URL exactly.
-    Text(String),
-    /// Prompt on the terminal: type the source URL, then confirm again.
-    Interactive,
-    /// Neither is possible (no terminal, no `--confirm-text`).
-    Unavailable,
-}
-
 /// A delete-old run.
 #[derive(Debug, Clone)]
 pub struct DeleteRun {
@@ -165,7 +146,7 @@ pub struct DeleteRun {
     pub target: String,
     /// Delete (otherwise a dry run).
     pub confirm_delete: bool,
-    /// How deletion is confirmed.
+    /// How deletion is confirmed (the source URL is the text to type).
     pub confirmation: Confirmation,
     /// A code tree that must no longer refer to the source.
     pub code_dir: Option<PathBuf>,
@@ -175,33 +156,6 @@ pub struct DeleteRun {
     pub manifest_dir: PathBuf,
     /// File stem of this run (`delete_old_qpi_exports_prod_20261121_101500`).
     pub run_stem: String,
-}
-
-fn confirmed(confirmation: &Confirmation, source: &str, summary: &str) -> std::result::Result<(), String> {
-    match confirmation {
-        Confirmation::Text(text) if text == source => Ok(()),
-        Confirmation::Text(text) => Err(format!("--confirm-text {text:?} is not the source URL {source:?}")),
-        Confirmation::Unavailable => Err(format!(
-            "no terminal to confirm on: pass --confirm-text '{source}' to confirm non-interactively"
-        )),
-        Confirmation::Interactive => {
-            eprintln!("{summary}");
-            let typed: String = dialoguer::Input::new()
-                .with_prompt(format!("Type the source URL to confirm deletion ({source})"))
-                .allow_empty(true)
-                .interact_text()
-                .map_err(|e| format!("confirmation prompt failed: {e}"))?;
-            if typed.trim() != source {
-                return Err(format!("typed {typed:?}, not the source URL"));
-            }
-            let sure = dialoguer::Confirm::new()
-                .with_prompt(format!("Really delete every object listed in the manifest from {source}?"))
-                .default(false)
-                .interact()
-                .map_err(|e| format!("confirmation prompt failed: {e}"))?;
-            if sure { Ok(()) } else { Err("not confirmed".into()) }
-        }
-    }
 }
 
 /// Checks, and with confirmation writes the manifest and deletes.
@@ -256,8 +210,16 @@ pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn P
         );
         return Ok(Outcome { exit: exit::OK, json: summary, text });
     }
-    let prompt = format!("{table}\nAbout to delete {what}.");
-    if let Err(why) = confirmed(&run.confirmation, &source.url(), &prompt) {
+    let summary_text = format!("{table}\nAbout to delete {what}.");
+    let question = format!("Really delete every object listed in the manifest from {}?", source.url());
+    let ask = Ask {
+        expected: &source.url(),
+        what: "the source URL",
+        summary: &summary_text,
+        question: &question,
+        flag: "--confirm-text",
+    };
+    if let Err(why) = run.confirmation.check(&ask) {
         check.discard_manifest();
         warn!("REFUSED: {why}");
         summary["refused"] = json!(why);
@@ -270,11 +232,7 @@ pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn P
     let manifest = check
         .finish_manifest(&target.url(), &run.run_stem)?
         .ok_or_else(|| BucketsError::Usage("the manifest was not written".into()))?;
-    info!(
-        "Manifest written: {} ({} objects)",
-        manifest.path().display(),
-        HumanCount(manifest.summary.objects)
-    );
+    info!("Manifest written: {} ({} objects)", manifest.path().display(), count(manifest.summary.objects));
     let remote = upload_manifest(target.as_ref(), manifest.path()).await?;
     info!("Manifest saved to {remote}");
     let deleted = delete_from_manifest(source.as_ref(), &manifest, run.jobs, progress).await?;
@@ -327,8 +285,8 @@ pub async fn run_restore(
     let target = locations.open(&manifest.summary.target)?;
     info!(
         "Restore of {} objects ({}) from {} back into {}",
-        HumanCount(manifest.summary.objects),
-        HumanBytes(manifest.summary.bytes),
+        count(manifest.summary.objects),
+        bytes(manifest.summary.bytes),
         target.url(),
         source.url()
     );

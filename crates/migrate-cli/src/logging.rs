@@ -28,29 +28,8 @@ where
         write!(w, "{} | ", event.metadata().level())?;
         let mut message = String::new();
         ctx.field_format().format_fields(Writer::new(&mut message), event)?;
-        writeln!(w, "{}", redact(&message))
+        writeln!(w, "{}", crate::secrets::redact(&message))
     }
-}
-
-/// Secrets registered by [`add_secret`]: masked in every log line, whatever code wrote it.
-static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
-
-/// Registers a secret (a password from a URL or the environment) so no log line shows it;
-/// it appears as `****`. Defence in depth: messages mask credentials themselves too.
-pub fn add_secret(secret: &str) {
-    if secret.len() < 3 {
-        return; // too short to mask without mangling ordinary text; never printed in clear anyway
-    }
-    let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
-    if !secrets.iter().any(|s| s == secret) {
-        secrets.push(secret.to_string());
-    }
-}
-
-/// `text` with every registered secret replaced by `****`.
-pub fn redact(text: &str) -> String {
-    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
-    secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "****"))
 }
 
 /// The tracing target of per-object records (each copy, each deletion): written to the log
@@ -81,17 +60,4 @@ pub fn init(dir: &Path, prefix: &str) -> std::io::Result<PathBuf> {
         .try_init()
         .map_err(std::io::Error::other)?;
     Ok(path)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn registered_secrets_are_masked() {
-        super::add_secret("s3cr3t-pass");
-        assert_eq!(
-            super::redact("postgresql://u:s3cr3t-pass@h/db failed"),
-            "postgresql://u:****@h/db failed"
-        );
-        assert_eq!(super::redact("nothing here"), "nothing here");
-    }
 }

@@ -89,19 +89,6 @@ pub fn read_back_type(dt: &DataType) -> DataType {
     }
 }
 
-/// `1234567` as `1,234,567`, for log lines and summaries.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A value a target cannot hold without loss; stores add the table and column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueProblem {
@@ -117,43 +104,82 @@ impl From<ArrowError> for ValueProblem {
     }
 }
 
+/// Why a column cannot be stored as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// What would be lost.
+    pub why: String,
+    /// What would store it instead.
+    pub fix: Remedy,
+}
+
+/// What would store a column a target refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// No column type of the target holds it: leave it out of the source, or cast it there.
+    Exclude,
+    /// The requested column type cannot hold it; these can (`text (any scalar), json (…)`).
+    OneOf(String),
+}
+
+/// A column a target cannot hold without loss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedColumn {
+    /// The column.
+    pub column: String,
+    /// Its Arrow type.
+    pub data_type: String,
+    /// What would be lost.
+    pub why: String,
+    /// What would store it instead.
+    pub fix: Remedy,
+}
+
+impl std::fmt::Display for UnsupportedColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}: {})", self.column, self.data_type, self.why)
+    }
+}
+
 /// Plans every column of a table for a SQL target: `plan_one` maps a field (and its configured
-/// override) to the store's column plan. Overrides naming a column the table lacks are refused.
-pub fn plan_columns<P, E>(
+/// override) to the store's column plan. Overrides naming a column the table lacks are refused;
+/// otherwise every column that cannot be stored is reported at once.
+pub fn plan_columns<P>(
     schema: &Schema,
     column_types: &std::collections::BTreeMap<String, String>,
-    plan_one: impl Fn(&Field, Option<&str>) -> Result<P, E>,
-) -> Result<Vec<P>, PlanError<E>> {
+    plan_one: impl Fn(&Field, Option<&str>) -> Result<P, Unsupported>,
+) -> Result<Vec<P>, PlanError> {
     if let Some(unknown) = column_types.keys().find(|c| schema.field_with_name(c).is_err()) {
         return Err(PlanError::UnknownColumn(unknown.clone()));
     }
-    schema
-        .fields()
-        .iter()
-        .map(|f| {
-            plan_one(f, column_types.get(f.name()).map(String::as_str)).map_err(|e| PlanError::Column {
+    let mut plans = Vec::with_capacity(schema.fields().len());
+    let mut unsupported = Vec::new();
+    for f in schema.fields() {
+        match plan_one(f, column_types.get(f.name()).map(String::as_str)) {
+            Ok(plan) => plans.push(plan),
+            Err(Unsupported { why, fix }) => unsupported.push(UnsupportedColumn {
                 column: f.name().clone(),
                 data_type: f.data_type().to_string(),
-                error: e,
-            })
-        })
-        .collect()
+                why,
+                fix,
+            }),
+        }
+    }
+    if unsupported.is_empty() { Ok(plans) } else { Err(PlanError::Unsupported(unsupported)) }
 }
 
 /// Why [`plan_columns`] refused a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlanError<E> {
+pub enum PlanError {
     /// An override names a column the table does not have.
     UnknownColumn(String),
-    /// A column cannot be stored.
-    Column {
-        /// The column.
-        column: String,
-        /// Its Arrow type.
-        data_type: String,
-        /// The store's reason.
-        error: E,
-    },
+    /// These columns cannot be stored (every one of them, in schema order).
+    Unsupported(Vec<UnsupportedColumn>),
+}
+
+/// `a (Union…: why), b (Map…: why)`: unsupported columns for one line of an error message.
+pub fn list_unsupported(columns: &[UnsupportedColumn]) -> String {
+    columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// Whether any string of `a` (a Utf8 array) contains a NUL character.
@@ -219,5 +245,31 @@ mod tests {
         let zoned: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![5]).with_timezone("UTC"));
         let naive = retype(&zoned, DataType::Timestamp(TimeUnit::Microsecond, None)).unwrap();
         assert_eq!(naive.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(0), 5);
+    }
+
+    #[test]
+    fn plan_columns_reports_every_unsupported_column_at_once() {
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Int32, true),
+            Field::new("b", DataType::Null, true),
+            Field::new("c", DataType::Int64, true),
+            Field::new("d", DataType::Null, true),
+        ]);
+        let plan = |f: &Field, _: Option<&str>| match f.data_type() {
+            DataType::Null => Err(Unsupported { why: "no form".into(), fix: Remedy::Exclude }),
+            _ => Ok(f.name().clone()),
+        };
+        let none = std::collections::BTreeMap::new();
+        match plan_columns(&schema, &none, plan) {
+            Err(PlanError::Unsupported(columns)) => {
+                let names: Vec<&str> = columns.iter().map(|c| c.column.as_str()).collect();
+                assert_eq!(names, ["b", "d"]);
+                assert_eq!(list_unsupported(&columns), "b (Null: no form), d (Null: no form)");
+            }
+            other => panic!("expected both columns refused: {other:?}"),
+        }
+        let mut unknown = std::collections::BTreeMap::new();
+        unknown.insert("zz".to_string(), "text".to_string());
+        assert_eq!(plan_columns(&schema, &unknown, plan), Err(PlanError::UnknownColumn("zz".into())));
     }
 }

@@ -15,7 +15,7 @@ pub enum CoreError {
     TableNotFound { table: String, store: String },
 
     /// The target already has the table and the load mode forbids touching it.
-    #[error("table {table:?} already exists in {store}; use --if-exists replace or append")]
+    #[error("table {table:?} already exists in {store}")]
     TableExists { table: String, store: String },
 
     /// Batches whose schema differs from the one the load started with.

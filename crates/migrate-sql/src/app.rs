@@ -1,10 +1,12 @@
 //! One run of the tool, as the binary calls it: resolve the target, open the source, run the
-//! mode, print the summary, return the exit code.
+//! mode, and return its outcome (the summary and the exit code) for the start-up path to print.
 
 use crate::config::Config;
 use crate::engine::{self, RunOptions, TargetDb};
 use crate::error::{Result, SqlError};
 use crate::target_url::{Target, resolve_url};
+use migrate_cli::format::count as thousands;
+use migrate_cli::{Outcome, exit};
 use migrate_core::{IfExists, copy_table};
 use std::path::PathBuf;
 use store_parquet::ParquetDir;
@@ -44,22 +46,11 @@ pub struct RunArgs {
     pub sample: usize,
 }
 
-/// Exit codes, as documented in `--help` and the runbook.
-pub mod exit {
-    /// Done, and (for verify and migrate) everything matched.
-    pub const OK: u8 = 0;
-    /// Failed.
-    pub const FAILED: u8 = 1;
-    /// Usage or configuration error.
-    pub const USAGE: u8 = 2;
-    /// Verification found a difference.
-    pub const MISMATCH: u8 = 3;
-}
-
 const DEFAULT_DIR: &str = "./migration-export";
 
-/// Runs one mode; the returned code is the process's exit code.
-pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result<u8> {
+/// Runs one mode: the outcome carries the summary (verification table, samples) and the exit
+/// code.
+pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result<Outcome> {
     let config = Config::load(&args.config)?;
     match args.mode {
         Mode::Export => {
@@ -67,7 +58,7 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
             let tables = tables(&config, &duck, &args.tables)?;
             let dir = ParquetDir::new(args.output.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
             engine::export(&duck, &tables, &dir, &args.options).await?;
-            Ok(exit::OK)
+            Ok(Outcome::new(exit::OK, ""))
         }
         Mode::Import => {
             let dir = ParquetDir::new(args.input.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
@@ -83,7 +74,7 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
                 &dir.path().display().to_string(),
             )?;
             engine::import(&dir, &tables, &target, &args.options).await?;
-            Ok(exit::OK)
+            Ok(Outcome::new(exit::OK, ""))
         }
         Mode::Migrate => migrate(args, &config, &env).await,
         Mode::Verify => {
@@ -91,12 +82,7 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
             let duck = engine::open_source(&config)?;
             let tables = tables(&config, &duck, &args.tables)?;
             let target = connect(&config, &env, &args.options).await?;
-            let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
-            println!("{}", report.render());
-            if args.sample > 0 {
-                println!("{}", engine::sample(&duck, &tables, &target, args.sample).await?);
-            }
-            Ok(if report.passed() { exit::OK } else { exit::MISMATCH })
+            verified(&duck, &tables, &target, args).await
         }
     }
 }
@@ -125,14 +111,32 @@ async fn connect(
     Ok(db)
 }
 
-async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<u8> {
+/// Verifies every table; the summary table (and samples, when asked) is the outcome's text.
+async fn verified(
+    duck: &store_duckdb::DuckDbSource,
+    tables: &[String],
+    target: &TargetDb,
+    args: &RunArgs,
+) -> Result<Outcome> {
+    let report = engine::verify(duck, tables, target, args.options.batch_size).await?;
+    let mut text = report.render();
+    if args.sample > 0 {
+        text.push('\n');
+        text.push_str(&engine::sample(duck, tables, target, args.sample).await?);
+    }
+    Ok(Outcome::new(if report.passed() { exit::OK } else { exit::DIFFERENT }, text))
+}
+
+async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<Outcome> {
     info!("Starting direct migration from DuckDB to SQL");
     let target = connect(config, env, &args.options).await?;
     let duck = engine::open_source(config)?;
     let tables = tables(config, &duck, &args.tables)?;
+    let mut schemas = Vec::with_capacity(tables.len());
     for table in &tables {
-        target.check_types(table, &migrate_core::TableSource::schema(&duck, table).await?)?;
+        schemas.push((table.clone(), migrate_core::TableSource::schema(&duck, table).await?));
     }
+    target.check_types(&schemas)?;
     match &args.keep_intermediate {
         Some(dir) => {
             let dir = ParquetDir::new(dir);
@@ -142,10 +146,7 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
             if args.options.dry_run {
                 for table in &tables {
                     let rows = migrate_core::TableSource::row_count(&duck, table).await?;
-                    info!(
-                        "[DRY-RUN] Would import {table}.parquet → {table} ({} rows)",
-                        crate::verify::thousands(rows)
-                    );
+                    info!("[DRY-RUN] Would import {table}.parquet → {table} ({} rows)", thousands(rows));
                 }
             } else {
                 engine::import(&dir, &tables, &target, &args.options).await?;
@@ -165,12 +166,9 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
             }
             for table in &tables {
                 let rows = migrate_core::TableSource::row_count(&duck, table).await?;
-                info!("Found {} rows in {table}", crate::verify::thousands(rows));
+                info!("Found {} rows in {table}", thousands(rows));
                 if args.options.dry_run {
-                    info!(
-                        "[DRY-RUN] Would migrate {table} → {table} ({} rows)",
-                        crate::verify::thousands(rows)
-                    );
+                    info!("[DRY-RUN] Would migrate {table} → {table} ({} rows)", thousands(rows));
                     continue;
                 }
                 info!("Using {} for {table}", target.load_method());
@@ -185,20 +183,15 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
                 .await;
                 source.finish();
                 let written = written?;
-                info!("Imported {} rows to {table}", crate::verify::thousands(written));
+                info!("Imported {} rows to {table}", thousands(written));
             }
         }
     }
     info!("Migration complete: {}/{} tables", tables.len(), tables.len());
     if args.options.dry_run {
-        return Ok(exit::OK);
+        return Ok(Outcome::new(exit::OK, ""));
     }
-    let report = engine::verify(&duck, &tables, &target, args.options.batch_size).await?;
-    println!("{}", report.render());
-    if args.sample > 0 {
-        println!("{}", engine::sample(&duck, &tables, &target, args.sample).await?);
-    }
-    Ok(if report.passed() { exit::OK } else { exit::MISMATCH })
+    verified(&duck, &tables, &target, args).await
 }
 
 /// `replace`, `append` or `fail`.

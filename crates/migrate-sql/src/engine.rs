@@ -5,9 +5,10 @@ use crate::config::Config;
 use crate::error::{Result, SqlError};
 use crate::progress::WithProgress;
 use crate::target_url::Target;
-use crate::verify::{Side, TableCheck, VerifyReport, thousands};
+use crate::verify::{Side, TableCheck, VerifyReport};
 use arrow::datatypes::SchemaRef;
 use futures::TryStreamExt;
+use migrate_cli::format::count as thousands;
 use migrate_core::{BatchStream, Fingerprint, IfExists, TableHints, TableSink, TableSource, copy_table};
 use std::collections::BTreeMap;
 use store_duckdb::{DuckDbOptions, DuckDbSource};
@@ -101,6 +102,15 @@ pub fn hints(config: &Config) -> BTreeMap<String, TableHints> {
         .collect()
 }
 
+/// A store's refusal, before it is turned into a [`SqlError`].
+#[derive(Debug, thiserror::Error)]
+enum TargetError {
+    #[error(transparent)]
+    Sqlite(store_sqlite::SqliteError),
+    #[error(transparent)]
+    Postgres(store_postgres::PgError),
+}
+
 /// The target database.
 #[derive(Debug, Clone)]
 pub enum TargetDb {
@@ -176,12 +186,30 @@ impl TargetDb {
         }
     }
 
-    /// Refuses, before anything is written, a table with a column the target cannot hold.
-    pub fn check_types(&self, table: &str, schema: &SchemaRef) -> Result<()> {
-        let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
-        match self {
-            TargetDb::Sqlite(s) => s.plan(table, schema).map(|_| ()).map_err(|e| err(e.to_string())),
-            TargetDb::Postgres(p) => p.plan(table, schema).map(|_| ()).map_err(|e| err(e.to_string())),
+    /// Checks that the target can hold every column of every table; refuses with all the
+    /// columns it cannot hold at once, before anything is written.
+    pub fn check_types(&self, tables: &[(String, SchemaRef)]) -> Result<()> {
+        let mut unsupported = Vec::new();
+        for (table, schema) in tables {
+            let refused = match self {
+                TargetDb::Sqlite(s) => s.plan(table, schema).err().map(TargetError::Sqlite),
+                TargetDb::Postgres(p) => p.plan(table, schema).err().map(TargetError::Postgres),
+            };
+            match refused {
+                None => {}
+                Some(TargetError::Postgres(store_postgres::PgError::Unsupported { columns, .. }))
+                | Some(TargetError::Sqlite(store_sqlite::SqliteError::Unsupported { columns, .. })) => {
+                    unsupported.extend(columns.into_iter().map(|c| (table.clone(), c)));
+                }
+                Some(other) => {
+                    return Err(SqlError::Target { dialect: self.dialect(), detail: other.to_string() });
+                }
+            }
+        }
+        if unsupported.is_empty() {
+            Ok(())
+        } else {
+            Err(SqlError::Unsupported { dialect: self.dialect(), columns: unsupported })
         }
     }
 
@@ -264,9 +292,11 @@ pub async fn import(
     info!("Starting import from {}", dir.path().display());
     dir.check(tables)
         .map_err(|e| SqlError::Manifest { file: dir.path().to_path_buf(), problem: e.to_string() })?;
+    let mut schemas = Vec::with_capacity(tables.len());
     for table in tables {
-        target.check_types(table, &dir.schema(table).await?)?;
+        schemas.push((table.clone(), dir.schema(table).await?));
     }
+    target.check_types(&schemas)?;
     let mut summary = Summary::default();
     if !opts.dry_run {
         target.log_load_setup();

@@ -1,5 +1,9 @@
-//! The one error type of `migrate-sql`, with the exit code each kind maps to.
+//! The one error type of `migrate-sql`, with the exit code each kind maps to and the advice
+//! this tool gives (the store crates only state facts).
 
+use migrate_cli::{Failure, exit};
+use migrate_core::CoreError;
+use migrate_core::convert::{Remedy, UnsupportedColumn};
 use std::path::PathBuf;
 
 /// Everything that can stop a migration, each saying what to fix.
@@ -39,8 +43,12 @@ pub enum SqlError {
     UnknownTable { table: String, source_name: String, known: String },
 
     /// The intermediate files do not match their manifest.
-    #[error("{file}: {problem}; re-run the export (nothing was imported)")]
+    #[error("{file}: {problem}; nothing was imported")]
     Manifest { file: PathBuf, problem: String },
+
+    /// Columns the target cannot hold without loss, in every table asked for; nothing was written.
+    #[error("{dialect} cannot store these columns without loss: {}; nothing was written", table_columns(.columns))]
+    Unsupported { dialect: &'static str, columns: Vec<(String, UnsupportedColumn)> },
 
     /// Source and target differ after a migration.
     #[error("verification failed: {0}")]
@@ -75,17 +83,91 @@ pub enum SqlError {
     Core(#[from] migrate_core::CoreError),
 }
 
-impl SqlError {
-    /// The documented exit code: 2 usage or configuration, 3 verification mismatch, 1 anything else.
-    pub fn exit_code(&self) -> u8 {
+fn table_columns(columns: &[(String, UnsupportedColumn)]) -> String {
+    columns.iter().map(|(table, c)| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// One plain sentence on how the config stores `table.column` instead.
+fn column_advice(table: &str, column: &str, fix: &Remedy) -> String {
+    match fix {
+        Remedy::Exclude => format!(
+            "Leave {table}.{column} out, or cast it to a supported type, in a view (views: in the config)."
+        ),
+        Remedy::OneOf(types) => {
+            format!("Set table_options.{table}.column_types.{column} in the config to one of: {types}.")
+        }
+    }
+}
+
+/// Advice for a store's own error, found behind the engine's.
+fn store_advice(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use store_postgres::PgError;
+    use store_sqlite::SqliteError;
+    let value = |table: &str, column: &str, fix: &str| {
+        format!(
+            "Set table_options.{table}.column_types.{column} to {fix} in the config to store it without loss."
+        )
+    };
+    let unknown = |table: &str, column: &str| {
+        format!(
+            "Remove table_options.{table}.column_types.{column} from the config, or correct the column name."
+        )
+    };
+    let unsupported = |table: &str, columns: &[UnsupportedColumn]| {
+        columns.iter().map(|c| column_advice(table, &c.column, &c.fix)).collect::<Vec<_>>().join("\n")
+    };
+    if let Some(e) = e.downcast_ref::<PgError>() {
+        return match e {
+            PgError::Value { table, column, fix, .. } => Some(value(table, column, fix)),
+            PgError::UnknownColumn { table, column } => Some(unknown(table, column)),
+            PgError::Unsupported { table, columns } => Some(unsupported(table, columns)),
+            _ => None,
+        };
+    }
+    if let Some(e) = e.downcast_ref::<SqliteError>() {
+        return match e {
+            SqliteError::Value { table, column, fix, .. } => Some(value(table, column, fix)),
+            SqliteError::UnknownColumn { table, column } => Some(unknown(table, column)),
+            SqliteError::Unsupported { table, columns } => Some(unsupported(table, columns)),
+            _ => None,
+        };
+    }
+    None
+}
+
+const IF_EXISTS: &str =
+    "Pass --if-exists replace to swap the table atomically, or --if-exists append to add rows.";
+
+impl Failure for SqlError {
+    /// 2 usage or configuration, 3 verification found a difference, 1 anything else.
+    fn exit_code(&self) -> u8 {
         match self {
             SqlError::ConfigRead { .. }
             | SqlError::ConfigInvalid { .. }
             | SqlError::NoTarget
             | SqlError::InvalidUrl { .. }
-            | SqlError::UnknownTable { .. } => 2,
-            SqlError::VerifyMismatch(_) => 3,
-            _ => 1,
+            | SqlError::UnknownTable { .. }
+            | SqlError::Unsupported { .. } => exit::USAGE,
+            SqlError::VerifyMismatch(_) => exit::DIFFERENT,
+            _ => exit::FAILED,
+        }
+    }
+
+    fn advice(&self) -> Option<String> {
+        match self {
+            SqlError::Unsupported { columns, .. } => Some(
+                columns
+                    .iter()
+                    .map(|(t, c)| column_advice(t, &c.column, &c.fix))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            SqlError::Manifest { .. } => Some(
+                "Run the export again (migrate-sql --mode export --output DIR), then import from DIR.".into(),
+            ),
+            SqlError::Core(CoreError::TableExists { .. }) => Some(IF_EXISTS.into()),
+            SqlError::Core(CoreError::Store { source, .. }) => store_advice(source.as_ref()),
+            _ => None,
         }
     }
 }

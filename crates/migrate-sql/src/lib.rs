@@ -11,12 +11,12 @@ pub mod app;
 pub mod config;
 pub mod engine;
 pub mod error;
-pub use migrate_cli::logging;
 pub mod progress;
 pub mod target_url;
 pub mod verify;
 
 pub use config::Config;
 pub use error::{Result, SqlError};
+pub use migrate_cli::secrets::mask_url;
 pub use migrate_core::IfExists;
-pub use target_url::{Target, UrlSource, mask_url, resolve_url};
+pub use target_url::{Target, UrlSource, resolve_url};

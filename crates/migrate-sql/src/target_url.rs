@@ -2,6 +2,7 @@
 //! it is shown (passwords always as `****`).
 
 use crate::error::{Result, SqlError};
+use migrate_cli::secrets::mask_url;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -187,8 +188,8 @@ fn parse_postgres(url: &str, scheme: &str, rest: &str) -> Result<PgTarget> {
     }
     if let Some(password) = &target.password {
         // Whatever prints it by mistake later, the log writer masks it.
-        migrate_cli::logging::add_secret(password);
-        migrate_cli::logging::add_secret(
+        migrate_cli::secrets::add_secret(password);
+        migrate_cli::secrets::add_secret(
             &percent_encoding::utf8_percent_encode(password, percent_encoding::NON_ALPHANUMERIC).to_string(),
         );
     }
@@ -234,45 +235,6 @@ pub fn resolve_url(
         return Ok((url.to_string(), UrlSource::Config));
     }
     Err(SqlError::NoTarget)
-}
-
-/// The URL with any password replaced by `****` (also inside `password=` parameters).
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (before_query, query) = match rest.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (rest, None),
-    };
-    let (authority, path) = match before_query.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (before_query, None),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:****@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_string(),
-    };
-    let mut out = format!("{scheme}://{authority}");
-    if let Some(p) = path {
-        out.push('/');
-        out.push_str(p);
-    }
-    if let Some(q) = query {
-        let masked: Vec<String> = q
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=****"),
-                _ => kv.to_string(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&masked.join("&"));
-    }
-    out
 }
 
 impl PgTarget {

@@ -1,6 +1,7 @@
 //! Whole runs through `app::run`: the documented exit codes, on the sample config.
 
-use migrate_sql::app::{self, Mode, RunArgs, exit};
+use migrate_cli::{Failure, exit};
+use migrate_sql::app::{self, Mode, RunArgs};
 use migrate_sql::engine::RunOptions;
 use std::path::PathBuf;
 
@@ -26,16 +27,17 @@ async fn migrate_the_sample_into_sqlite_then_a_tampered_row_exits_3() {
     let tmp = migrate_testkit::temp_dir();
     let url = format!("sqlite:///{}", tmp.path().join("rehearsal.db").display());
     let env = |k: &str| (k == "CRYPTO_DB_URL").then(|| url.clone());
-    let code = app::run(&args(Mode::Migrate, &[]), env).await.unwrap();
-    assert_eq!(code, exit::OK);
+    let outcome = app::run(&args(Mode::Migrate, &[]), env).await.unwrap();
+    assert_eq!(outcome.exit, exit::OK);
+    assert!(outcome.text.contains("Overall: PASSED"), "{}", outcome.text);
 
     let conn = rusqlite::Connection::open(tmp.path().join("rehearsal.db")).unwrap();
     let n: i64 = conn.query_row("SELECT count(*) FROM macro_minute", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1440);
     conn.execute("DELETE FROM macro_minute WHERE rowid = 7", []).unwrap();
     drop(conn);
-    let code = app::run(&args(Mode::Verify, &["macro_minute", "funding_oi_hourly"]), env).await.unwrap();
-    assert_eq!(code, exit::MISMATCH);
+    let outcome = app::run(&args(Mode::Verify, &["macro_minute", "funding_oi_hourly"]), env).await.unwrap();
+    assert_eq!(outcome.exit, exit::DIFFERENT);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
 //! config.yml: the guide's shape, views in file order, unknown keys refused.
 
+use migrate_cli::Failure;
 use migrate_sql::config::Config;
 
 const GUIDE: &str = r#"

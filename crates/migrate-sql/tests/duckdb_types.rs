@@ -3,7 +3,8 @@
 //! nanosecond timestamps, INTERVAL, BLOB, nested types. Each either migrates and verifies on
 //! both targets, or stops before writing with an error naming table, column and override.
 
-use migrate_sql::app::{self, Mode, RunArgs, exit};
+use migrate_cli::{Failure, exit};
+use migrate_sql::app::{self, Mode, RunArgs};
 use migrate_sql::engine::RunOptions;
 use std::path::Path;
 
@@ -56,12 +57,13 @@ async fn migrate_with_suggested_overrides(url: &str, tmp: &Path) -> Vec<(String,
             format!("table_options:\n  duck_types:\n    column_types:\n{cols}")
         };
         match app::run(&args(config(tmp, &yaml), Mode::Migrate), env).await {
-            Ok(code) => {
-                assert_eq!(code, exit::OK, "verification passes with {overrides:?}");
+            Ok(outcome) => {
+                assert_eq!(outcome.exit, exit::OK, "verification passes with {overrides:?}");
                 return overrides;
             }
             Err(e) => {
-                let text = e.to_string();
+                // The error names table and column; the tool's advice names the override.
+                let text = format!("{e}\n{}", e.advice().unwrap_or_default());
                 let fix = text
                     .split_once("column_types.")
                     .and_then(|(_, rest)| rest.split_once(" in the config"))

@@ -1,6 +1,7 @@
 //! The modes end to end on the real engines: DuckDB views → Parquet → SQLite and PostgreSQL,
 //! verified by counts and content fingerprints.
 
+use migrate_cli::Failure;
 use migrate_core::IfExists;
 use migrate_sql::config::Config;
 use migrate_sql::engine::{self, RunOptions, TargetDb};

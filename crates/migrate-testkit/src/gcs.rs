@@ -19,8 +19,18 @@ pub async fn gcs_bucket() -> TestBucket {
 
 /// Like [`gcs_bucket`], in the emulator at `endpoint`.
 pub async fn gcs_bucket_at(endpoint: &str) -> TestBucket {
+    gcs_bucket_named_at(endpoint, &unique_name("migrate-test").replace('_', "-")).await
+}
+
+/// A fresh bucket called `name` (which must be new), for tests that need production-like
+/// names such as `data-bucket-{env}`.
+pub async fn gcs_bucket_named(name: &str) -> TestBucket {
+    gcs_bucket_named_at(&services().gcs_url, name).await
+}
+
+async fn gcs_bucket_named_at(endpoint: &str, name: &str) -> TestBucket {
     let endpoint = endpoint.to_string();
-    let name = unique_name("migrate-test").replace('_', "-");
+    let name = name.to_string();
     let resp = reqwest::Client::new()
         .post(format!("{endpoint}/storage/v1/b"))
         .json(&serde_json::json!({ "name": name }))
@@ -37,6 +47,51 @@ impl TestBucket {
     /// `gs://name/`.
     pub fn url(&self) -> String {
         format!("gs://{}/", self.name)
+    }
+
+    /// Uploads `body` as object `name`.
+    pub async fn put(&self, name: &str, body: &str) {
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/upload/storage/v1/b/{}/o?uploadType=media&name={}",
+                self.endpoint,
+                self.name,
+                encode(name)
+            ))
+            .header("content-type", "application/octet-stream")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("uploading {name} to {}: {e}", self.name));
+        assert!(resp.status().is_success(), "uploading {name} to {}: HTTP {}", self.name, resp.status());
+    }
+
+    /// The names of the objects under `prefix`, in listing order.
+    pub async fn names(&self, prefix: &str) -> Vec<String> {
+        let http = reqwest::Client::new();
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!("{}/storage/v1/b/{}/o?prefix={}", self.endpoint, self.name, encode(prefix));
+            if let Some(t) = &token {
+                url.push_str(&format!("&pageToken={}", encode(t)));
+            }
+            let page: serde_json::Value = http
+                .get(url)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .unwrap_or_else(|e| panic!("listing {}: {e}", self.name))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("listing {}: {e}", self.name));
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            names.extend(items.iter().filter_map(|i| i["name"].as_str().map(str::to_string)));
+            match page["nextPageToken"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => return names,
+            }
+        }
     }
 }
 
@@ -63,10 +118,11 @@ impl Drop for TestBucket {
                 }
                 for item in items {
                     let object = item["name"].as_str().unwrap_or_default();
-                    let encoded: String = url::form_urlencoded::byte_serialize(object.as_bytes()).collect();
-                    let encoded = encoded.replace('+', "%20");
-                    let resp =
-                        http.delete(format!("{base}/o/{encoded}")).send().await.map_err(|e| e.to_string())?;
+                    let resp = http
+                        .delete(format!("{base}/o/{}", encode(object)))
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?;
                     if !resp.status().is_success() && resp.status() != reqwest::StatusCode::NOT_FOUND {
                         return Err(format!("deleting {object}: HTTP {}", resp.status()));
                     }
@@ -76,4 +132,42 @@ impl Drop for TestBucket {
             Ok(())
         });
     }
+}
+
+/// The two buckets of a documented bucket migration, named as in production
+/// (`data-bucket-{env}` and `de-bigquery-data-export-{env}`) for a fresh environment name.
+#[derive(Debug)]
+pub struct EnvBuckets {
+    /// The environment name (`--env`): lowercase letters and digits, unique per test.
+    pub env: String,
+    /// `data-bucket-{env}`: where the data is today.
+    pub old: TestBucket,
+    /// `de-bigquery-data-export-{env}`: where it moves to.
+    pub new: TestBucket,
+}
+
+/// Creates both buckets of [`EnvBuckets`] for a fresh environment name.
+pub async fn env_buckets() -> EnvBuckets {
+    let env: String = format!("t{}", unique_name("").replace('_', "")).chars().take(20).collect();
+    let old = gcs_bucket_named(&format!("data-bucket-{env}")).await;
+    let new = gcs_bucket_named(&format!("de-bigquery-data-export-{env}")).await;
+    EnvBuckets { env, old, new }
+}
+
+/// Writes a QPI export tree under `prefix` (`QPI_exports/`) in `bucket`: daily folders of two
+/// JSONL parts for 2024-01-01, 02, 03 and 05 (the 4th is missing), and a 6th day with only a
+/// `_SUCCESS` marker: 9 objects, 224 bytes.
+pub async fn seed_qpi_tree(bucket: &TestBucket, prefix: &str) {
+    for day in ["20240101", "20240102", "20240103", "20240105"] {
+        for part in 0..2 {
+            let name = format!("{prefix}qpi_answers_{day}/part-{part}.jsonl");
+            bucket.put(&name, &format!("{{\"day\":\"{day}\",\"part\":{part}}}\n")).await;
+        }
+    }
+    bucket.put(&format!("{prefix}qpi_answers_20240106/_SUCCESS"), "").await;
+}
+
+/// `text` percent-encoded for a URL path segment or query value.
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }

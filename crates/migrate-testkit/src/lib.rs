@@ -12,6 +12,7 @@
 //! # }
 //! ```
 
+pub mod cli;
 mod clickhouse;
 mod config;
 mod gcs;
@@ -19,7 +20,9 @@ mod postgres;
 
 pub use clickhouse::{TestClickHouse, clickhouse_database, clickhouse_database_at};
 pub use config::{Services, services};
-pub use gcs::{TestBucket, gcs_bucket, gcs_bucket_at};
+pub use gcs::{
+    EnvBuckets, TestBucket, env_buckets, gcs_bucket, gcs_bucket_at, gcs_bucket_named, seed_qpi_tree,
+};
 pub use postgres::{TestPg, pg_database, pg_database_at};
 
 /// A fresh temporary directory, removed when dropped.

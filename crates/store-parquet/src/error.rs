@@ -23,7 +23,7 @@ pub enum ParquetError {
     Manifest { path: PathBuf, detail: String },
 
     /// A file does not match its manifest entry.
-    #[error("{path} does not match manifest.json: {detail}; re-run the export")]
+    #[error("{path} does not match manifest.json: {detail}")]
     Mismatch { path: PathBuf, detail: String },
 
     /// The table has no file in the directory.

@@ -75,7 +75,7 @@ impl Manifest {
         let text = std::fs::read_to_string(&path).map_err(|e| ParquetError::Manifest {
             path: path.clone(),
             detail: if e.kind() == std::io::ErrorKind::NotFound {
-                "missing: run the export first (migrate-sql --mode export --output DIR)".into()
+                "does not exist".into()
             } else {
                 e.to_string()
             },

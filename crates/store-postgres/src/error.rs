@@ -1,5 +1,7 @@
 //! The one error type of `store-postgres`.
 
+use migrate_core::convert::{UnsupportedColumn, list_unsupported};
+
 /// What can go wrong with the PostgreSQL target. `target` is the masked URL.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -12,18 +14,13 @@ pub enum PgError {
     #[error("PostgreSQL {target}, table {table}: {detail}")]
     Sql { target: String, table: String, detail: String },
 
-    /// A column type has no lossless PostgreSQL form.
-    #[error(
-        "table {table}, column {column}: {data_type} cannot be stored in PostgreSQL ({why}); \
-         fix: set table_options.{table}.column_types.{column} to {fix} in the config"
-    )]
-    Unsupported { table: String, column: String, data_type: String, why: String, fix: String },
+    /// Columns with no lossless PostgreSQL form: every one of the table's, at once.
+    #[error("table {table}: PostgreSQL cannot store these columns without loss: {}", list_unsupported(.columns))]
+    Unsupported { table: String, columns: Vec<UnsupportedColumn> },
 
-    /// A value cannot be stored without loss (the load was abandoned, the target untouched).
-    #[error(
-        "table {table}, column {column}: {why}; the previous table is untouched. \
-         Fix: set table_options.{table}.column_types.{column} to {fix} in the config"
-    )]
+    /// A value cannot be stored without loss (the load was abandoned, the target untouched);
+    /// `fix` is the column type that would store it.
+    #[error("table {table}, column {column}: {why}; the previous table is untouched")]
     Value { table: String, column: String, why: String, fix: String },
 
     /// Data read back does not decode as expected.
@@ -31,7 +28,7 @@ pub enum PgError {
     Decode { table: String, detail: String },
 
     /// A type override names a column the table does not have.
-    #[error("table_options.{table}.column_types names column {column:?}, which {table} does not have")]
+    #[error("a column type override names column {column:?}, which table {table} does not have")]
     UnknownColumn { table: String, column: String },
 
     /// The table does not exist.

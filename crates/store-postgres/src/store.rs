@@ -97,17 +97,11 @@ impl PostgresStore {
         PgError::Sql { target: self.label.clone(), table: table.to_string(), detail: e.to_string() }
     }
 
-    /// How `table` would be stored, or the first column that cannot be stored without loss.
+    /// How `table` would be stored, or every column that cannot be stored without loss.
     pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
         plan_columns(schema, &self.hints(table).column_types, plan_column).map_err(|e| match e {
             PlanError::UnknownColumn(column) => PgError::UnknownColumn { table: table.into(), column },
-            PlanError::Column { column, data_type, error } => PgError::Unsupported {
-                table: table.into(),
-                column,
-                data_type,
-                why: error.why,
-                fix: error.fix,
-            },
+            PlanError::Unsupported(columns) => PgError::Unsupported { table: table.into(), columns },
         })
     }
 

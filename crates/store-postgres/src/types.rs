@@ -100,14 +100,7 @@ pub struct ColumnPlan {
     pub encoding: Encoding,
 }
 
-/// Why a column cannot be stored as asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported {
-    /// What would be lost.
-    pub why: String,
-    /// What fixes it.
-    pub fix: String,
-}
+pub use migrate_core::convert::{Remedy, Unsupported};
 
 /// Plans one column; `override_type` is the configured `column_types` entry, if any.
 pub fn plan_column(field: &Field, override_type: Option<&str>) -> Result<ColumnPlan, Unsupported> {
@@ -162,7 +155,7 @@ fn plan_default(dt: &DataType) -> Result<(String, Encoding), Unsupported> {
         Struct(_) | Map(..) => Ok(("json".into(), Encoding::Json)),
         other => Err(Unsupported {
             why: format!("PostgreSQL has no lossless form for {other}"),
-            fix: "exclude the column with a view (views: in the config), or cast it in the view's SQL".into(),
+            fix: Remedy::Exclude,
         }),
     }
 }
@@ -186,7 +179,7 @@ fn plan_override(dt: &DataType, wanted: &str) -> Result<(String, Encoding), Unsu
         (t, _) if Some(t) == scalar(dt).map(|(s, _)| s).as_deref() => plan_default(dt),
         _ => Err(Unsupported {
             why: format!("the override {wanted:?} cannot hold {dt}"),
-            fix: "bigint (nanosecond timestamps and times), text (any scalar), numeric(p,s) (decimals), bytea (strings with NUL) or json (nested values)".into(),
+            fix: Remedy::OneOf("bigint (nanosecond timestamps and times), text (any scalar), numeric(p,s) (decimals), bytea (strings with NUL) or json (nested values)".into()),
         }),
     }
 }

@@ -1,5 +1,7 @@
 //! The one error type of `store-sqlite`.
 
+use migrate_core::convert::{UnsupportedColumn, list_unsupported};
+
 use std::path::PathBuf;
 
 /// What can go wrong with the SQLite target.
@@ -14,18 +16,13 @@ pub enum SqliteError {
     #[error("SQLite {path}, table {table}: {detail}")]
     Sql { path: PathBuf, table: String, detail: String },
 
-    /// A column type has no lossless SQLite form.
-    #[error(
-        "table {table}, column {column}: {data_type} cannot be stored in SQLite ({why}); \
-         fix: set table_options.{table}.column_types.{column} to {fix} in the config"
-    )]
-    Unsupported { table: String, column: String, data_type: String, why: String, fix: String },
+    /// Columns with no lossless SQLite form: every one of the table's, at once.
+    #[error("table {table}: SQLite cannot store these columns without loss: {}", list_unsupported(.columns))]
+    Unsupported { table: String, columns: Vec<UnsupportedColumn> },
 
-    /// A value cannot be stored without loss (the load was rolled back).
-    #[error(
-        "table {table}, column {column}: {why}; nothing was written. \
-         Fix: set table_options.{table}.column_types.{column} to {fix} in the config"
-    )]
+    /// A value cannot be stored without loss (the load was rolled back); `fix` is the column
+    /// type that would store it.
+    #[error("table {table}, column {column}: {why}; nothing was written")]
     Value { table: String, column: String, why: String, fix: String },
 
     /// A stored value does not read back as the expected type.
@@ -33,7 +30,7 @@ pub enum SqliteError {
     Decode { table: String, column: String, detail: String },
 
     /// A type override names a column the table does not have.
-    #[error("table_options.{table}.column_types names column {column:?}, which {table} does not have")]
+    #[error("a column type override names column {column:?}, which table {table} does not have")]
     UnknownColumn { table: String, column: String },
 
     /// The table does not exist.
@@ -41,7 +38,7 @@ pub enum SqliteError {
     NotFound { table: String, path: PathBuf },
 
     /// The table exists and the load was asked to fail in that case.
-    #[error("table {table:?} already exists in {path}; use --if-exists replace or append")]
+    #[error("table {table:?} already exists in {path}")]
     Exists { table: String, path: PathBuf },
 
     /// The load was aborted on request (nothing was written).

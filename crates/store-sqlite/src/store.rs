@@ -51,18 +51,12 @@ impl SqliteStore {
         self.hints.get(table).cloned().unwrap_or_default()
     }
 
-    /// How `table` would be stored, or the first column that cannot be stored without loss.
+    /// How `table` would be stored, or every column that cannot be stored without loss.
     /// Pure: call it for every table before writing anything.
     pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
         plan_columns(schema, &self.hints(table).column_types, plan_column).map_err(|e| match e {
             PlanError::UnknownColumn(column) => SqliteError::UnknownColumn { table: table.into(), column },
-            PlanError::Column { column, data_type, error } => SqliteError::Unsupported {
-                table: table.into(),
-                column,
-                data_type,
-                why: error.why,
-                fix: error.fix,
-            },
+            PlanError::Unsupported(columns) => SqliteError::Unsupported { table: table.into(), columns },
         })
     }
 

@@ -58,14 +58,7 @@ pub struct ColumnPlan {
     pub storage: Storage,
 }
 
-/// Why a column cannot be stored as asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported {
-    /// What would be lost.
-    pub why: String,
-    /// The override that fixes it (`TEXT`), or what to do instead.
-    pub fix: String,
-}
+pub use migrate_core::convert::{Remedy, Unsupported};
 
 /// Plans one column; `override_type` is the configured `column_types` entry, if any.
 pub fn plan_column(field: &Field, override_type: Option<&str>) -> Result<ColumnPlan, Unsupported> {
@@ -98,8 +91,7 @@ fn plan_default(dt: &DataType) -> Result<(&'static str, Storage), Unsupported> {
         other => {
             return Err(Unsupported {
                 why: format!("SQLite has no lossless form for {other}"),
-                fix: "exclude the column with a view (views: in the config), or cast it in the view's SQL"
-                    .into(),
+                fix: Remedy::Exclude,
             });
         }
     })
@@ -123,7 +115,7 @@ fn plan_override(dt: &DataType, wanted: &str) -> Result<(&'static str, Storage),
         }
         _ => Err(Unsupported {
             why: format!("the override {wanted:?} cannot hold {dt}"),
-            fix: "TEXT (any scalar), REAL (decimals) or JSON (nested values)".into(),
+            fix: Remedy::OneOf("TEXT (any scalar), REAL (decimals) or JSON (nested values)".into()),
         }),
     }
 }

@@ -1,0 +1,117 @@
+//! `delete-old-qpi-exports` as operators run it, against the GCS emulator (buckets named as the
+//! documents name them, per test), snapshotted where a person reads the output.
+
+use migrate_testkit::{EnvBuckets, cli, env_buckets, seed_qpi_tree};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const BIN: &str = env!("CARGO_BIN_EXE_delete-old-qpi-exports");
+
+fn run(buckets: &EnvBuckets, dir: &Path, args: &[&str]) -> Output {
+    cli::run(cli::command(BIN, dir).args(args).env("STORAGE_EMULATOR_HOST", &buckets.old.endpoint))
+}
+
+fn redacted(buckets: &EnvBuckets, dir: &Path) -> insta::Settings {
+    cli::snapshot_settings(dir, &[(&buckets.env, "ENV")])
+}
+
+#[test]
+fn help_documents_examples_flags_and_exit_codes() {
+    let dir = migrate_testkit::temp_dir();
+    let out = cli::run(cli::command(BIN, dir.path()).arg("--help"));
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    cli::snapshot_settings(dir.path(), &[]).bind(|| insta::assert_snapshot!("help", cli::transcript(&out)));
+}
+
+#[tokio::test]
+async fn deletion_refuses_wrong_or_missing_confirmation_then_deletes_with_a_manifest_and_restores() {
+    let (buckets, tmp) = (env_buckets().await, migrate_testkit::temp_dir());
+    let dir = tmp.path();
+    let env = buckets.env.as_str();
+    seed_qpi_tree(&buckets.old, "QPI_exports/").await;
+    let code_dir = dir.join("orchestration/dags/jobs/import");
+    std::fs::create_dir_all(&code_dir).unwrap();
+    std::fs::write(
+        code_dir.join("import_qpi.py"),
+        "qpi_exports_path = f\"gs://data-bucket-{env}/QPI_exports/\"\n",
+    )
+    .unwrap();
+    let code = dir.join("orchestration");
+    let code = code.to_str().unwrap();
+    let source = buckets.old.url() + "QPI_exports/";
+
+    // Before the copy: verification fails, so even a confirmed run refuses.
+    let out = run(&buckets, dir, &["--env", env, "--confirm-delete", "--confirm-text", &source]);
+    assert_eq!(out.status.code(), Some(4), "{}", cli::transcript(&out));
+
+    // The migration copied everything (as migrate-qpi-exports --execute does).
+    seed_qpi_tree(&buckets.new, "qpi_exports/").await;
+
+    // Code still points at the old location: refused, and every file:line is listed.
+    let out = run(&buckets, dir, &["--env", env, "--dry-run", "--code-dir", code]);
+    redacted(&buckets, dir)
+        .bind(|| insta::assert_snapshot!("delete_refused_by_code_references", cli::transcript(&out)));
+    assert_eq!(out.status.code(), Some(4));
+    std::fs::write(
+        code_dir.join("import_qpi.py"),
+        "qpi_exports_path = f\"gs://de-bigquery-data-export-{env}/qpi_exports/\"\n",
+    )
+    .unwrap();
+
+    // Dry run passes and deletes nothing; wrong text and no terminal both refuse.
+    let out = run(&buckets, dir, &["--env", env, "--code-dir", code]);
+    redacted(&buckets, dir).bind(|| insta::assert_snapshot!("delete_dry_run", cli::transcript(&out)));
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(
+        &buckets,
+        dir,
+        &["--env", env, "--confirm-delete", "--confirm-text", "gs://data-bucket-prod/QPI_exports/"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", cli::transcript(&out));
+    let out = run(&buckets, dir, &["--env", env, "--confirm-delete"]);
+    assert_eq!(out.status.code(), Some(4), "{}", cli::transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--confirm-text"));
+    assert_eq!(buckets.old.names("QPI_exports/").await.len(), 9, "nothing deleted by refused runs");
+
+    // Confirmed: manifest locally and in the target bucket, then exactly its objects go.
+    let out = run(
+        &buckets,
+        dir,
+        &["--env", env, "--confirm-delete", "--confirm-text", &source, "--code-dir", code],
+    );
+    redacted(&buckets, dir).bind(|| insta::assert_snapshot!("delete_confirmed", cli::transcript(&out)));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(buckets.old.names("QPI_exports/").await.is_empty());
+    let log = log_text(dir);
+    let deleted = format!("INFO | deleted {source}qpi_answers_20240105/part-1.jsonl (generation ");
+    assert!(log.contains(&deleted), "every deletion is recorded: {log}");
+    let remote = buckets.new.names("_migration_manifests/").await;
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    let manifest =
+        files(dir).into_iter().find(|p| p.to_string_lossy().ends_with("_manifest.jsonl")).expect("manifest");
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap().lines().count(), 10, "9 objects and the summary");
+
+    // Restore puts them back.
+    let m = manifest.to_str().unwrap();
+    let out = run(&buckets, dir, &["restore", "--manifest", m]);
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    assert!(buckets.old.names("QPI_exports/").await.is_empty(), "restore is a dry run by default");
+    let out = run(&buckets, dir, &["restore", "--manifest", m, "--execute"]);
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    assert_eq!(buckets.old.names("QPI_exports/").await.len(), 9);
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("logs")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+/// Every log file of the run directory, concatenated in name order.
+fn log_text(dir: &Path) -> String {
+    files(dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}

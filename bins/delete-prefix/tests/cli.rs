@@ -1,0 +1,87 @@
+//! `delete-prefix` as operators run it: refusals against the GCS emulator, and the typed
+//! confirmation on a pseudo-terminal.
+
+use migrate_testkit::cli;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_delete-prefix");
+
+#[test]
+fn help_documents_examples_flags_and_exit_codes() {
+    let dir = migrate_testkit::temp_dir();
+    let out = cli::run(cli::command(BIN, dir.path()).arg("--help"));
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    cli::snapshot_settings(dir.path(), &[]).bind(|| insta::assert_snapshot!("help", cli::transcript(&out)));
+}
+
+#[tokio::test]
+async fn failed_or_empty_listings_refuse_deletion() {
+    let (old, new) = (migrate_testkit::gcs_bucket().await, migrate_testkit::gcs_bucket().await);
+    let dir = migrate_testkit::temp_dir();
+    let run = |from: &str| {
+        let to = format!("{}x/", new.url());
+        cli::run(
+            cli::command(BIN, dir.path())
+                .args(["--from", from, "--to", &to])
+                .env("STORAGE_EMULATOR_HOST", &old.endpoint),
+        )
+    };
+    let empty = run(&format!("{}nothing-here/", old.url()));
+    assert_eq!(empty.status.code(), Some(4), "{}", cli::transcript(&empty));
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("empty"));
+    let missing = run("gs://no-such-bucket-anywhere/x/");
+    assert_eq!(missing.status.code(), Some(1), "{}", cli::transcript(&missing));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("REFUSED"));
+}
+
+/// Runs the binary with `args` on a pseudo-terminal (util-linux `script`), typing `input` at
+/// its prompts.
+fn run_on_terminal(dir: &Path, args: &[&str], input: &str) -> (i32, String) {
+    use std::io::Write;
+    assert!(
+        Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()),
+        "`script` (util-linux) is needed to drive the interactive confirmation: apt-get install util-linux"
+    );
+    let command = std::iter::once(BIN.to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn interactive_confirmation_needs_the_exact_url_then_a_second_yes() {
+    let dir = migrate_testkit::temp_dir();
+    // A migrated tree: the same object on both sides.
+    for side in ["old", "new"] {
+        std::fs::create_dir_all(dir.path().join(side).join("day_20240101")).unwrap();
+        std::fs::write(dir.path().join(side).join("day_20240101/a.jsonl"), "{\"a\":1}\n").unwrap();
+    }
+    let old = dir.path().join("old/day_20240101/a.jsonl");
+    let from = format!("file://{}/old/", dir.path().display());
+    let to = format!("file://{}/new/", dir.path().display());
+    let args = ["--from", from.as_str(), "--to", to.as_str(), "--confirm-delete"];
+
+    let (code, screen) = run_on_terminal(dir.path(), &args, "file:///somewhere/else/\n");
+    assert_eq!(code, 4, "{screen}");
+    assert!(old.exists(), "a wrong URL deletes nothing");
+
+    let (code, screen) = run_on_terminal(dir.path(), &args, &format!("{from}\nn\n"));
+    assert_eq!(code, 4, "{screen}");
+    assert!(old.exists(), "no second yes, nothing deleted");
+
+    let (code, screen) = run_on_terminal(dir.path(), &args, &format!("{from}\ny\n"));
+    assert_eq!(code, 0, "{screen}");
+    assert!(!old.exists());
+    assert!(dir.path().join("new/day_20240101/a.jsonl").exists());
+}

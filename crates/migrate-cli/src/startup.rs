@@ -1,0 +1,183 @@
+//! The one start-up path every binary takes: arguments (parsed by the binary) → log file →
+//! async runtime → the run → its outcome printed → exit code. Only this path prints a run's
+//! result; libraries return an [`Outcome`] or an error that implements [`Failure`].
+
+use crate::exit;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tracing::{error, info, warn};
+
+/// What a finished run reports: its exit code and the summary printed on stdout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Process exit code (see [`exit`]).
+    pub exit: u8,
+    /// The summary for a person; nothing is printed when empty.
+    pub text: String,
+    /// The summary for `--json`; `Null` when the tool has none.
+    pub json: serde_json::Value,
+}
+
+impl Outcome {
+    /// An outcome with a summary for a person only.
+    pub fn new(exit: u8, text: impl Into<String>) -> Self {
+        Self { exit, text: text.into(), json: serde_json::Value::Null }
+    }
+
+    /// The same outcome with a machine-readable summary for `--json`.
+    pub fn with_json(self, json: serde_json::Value) -> Self {
+        Self { json, ..self }
+    }
+}
+
+/// An error a run can end with: it says what happened (its `Display`), which exit code that is,
+/// and, where the tool knows one, what to do about it.
+pub trait Failure: std::fmt::Display {
+    /// The exit code (see [`exit`]).
+    fn exit_code(&self) -> u8;
+
+    /// One plain sentence on how to fix it, added by the tool (libraries state facts only).
+    fn advice(&self) -> Option<String> {
+        None
+    }
+}
+
+/// What a run knows about how it was started.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// This run's log file.
+    pub log_file: PathBuf,
+}
+
+impl Started {
+    /// The log file's name without `.log` (`delete_old_qpi_exports_prod_20261121_101500_123`):
+    /// the stem of files that belong to this run, such as a manifest.
+    pub fn run_stem(&self) -> String {
+        self.log_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+}
+
+/// A binary about to run: its name, where its log file goes, how its outcome is printed.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    log_dir: PathBuf,
+    log_stem: String,
+    json: bool,
+}
+
+impl Tool {
+    /// The binary `name` (`migrate-sql`), logging into `log_dir`; the log file is named
+    /// `<name with _>_<UTC time>.log` unless [`Tool::log_stem`] says otherwise.
+    pub fn new(name: &str, log_dir: impl Into<PathBuf>) -> Self {
+        Self { log_dir: log_dir.into(), log_stem: name.replace('-', "_"), json: false }
+    }
+
+    /// Names the log file `<stem>_<UTC time>.log` (`migrate_qpi_exports_prod`).
+    pub fn log_stem(self, stem: impl Into<String>) -> Self {
+        Self { log_stem: stem.into(), ..self }
+    }
+
+    /// Prints the outcome's JSON instead of its text (log lines stay on stderr).
+    pub fn json(self, json: bool) -> Self {
+        Self { json, ..self }
+    }
+
+    /// Opens the log file, starts the runtime, runs `work` until it ends or Ctrl-C stops it,
+    /// prints the outcome or the error, and returns the exit code.
+    ///
+    /// - An unwritable log directory is a configuration error ([`exit::USAGE`]): a run that
+    ///   changes data always leaves its record.
+    /// - A runtime that cannot start is [`exit::FAILED`], said on stderr.
+    /// - The first Ctrl-C stops the run at its next await point and exits with
+    ///   [`exit::INTERRUPTED`]; a second one, or one at a confirmation prompt, ends the
+    ///   process at once.
+    pub fn run<F, Fut, E>(self, work: F) -> ExitCode
+    where
+        F: FnOnce(Started) -> Fut,
+        Fut: Future<Output = Result<Outcome, E>>,
+        E: Failure,
+    {
+        let log_file = match crate::logging::init(&self.log_dir, &self.log_stem) {
+            Ok(path) => path,
+            Err(e) => {
+                eprintln!(
+                    "ERROR | cannot create the log file in {}: {e}. Pass --log-dir with a writable directory.",
+                    self.log_dir.display()
+                );
+                return ExitCode::from(exit::USAGE);
+            }
+        };
+        info!("Log file: {}", log_file.display());
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                error!("cannot start the async runtime: {e}");
+                return ExitCode::from(exit::FAILED);
+            }
+        };
+        let stop = Arc::new(Notify::new());
+        runtime.spawn(watch_ctrl_c(stop.clone()));
+        let started = Started { log_file: log_file.clone() };
+        let ended = runtime.block_on(async {
+            tokio::select! {
+                result = work(started) => Some(result),
+                () = stop.notified() => None,
+            }
+        });
+        // Work still in flight is abandoned here rather than waited for.
+        runtime.shutdown_background();
+        ExitCode::from(match ended {
+            Some(Ok(outcome)) => self.print(&outcome),
+            Some(Err(e)) => {
+                error!("{e}");
+                if let Some(advice) = e.advice() {
+                    error!("{advice}");
+                }
+                e.exit_code()
+            }
+            None => {
+                warn!(
+                    "Interrupted (Ctrl-C): stopped before the end; {} says how far it got",
+                    log_file.display()
+                );
+                exit::INTERRUPTED
+            }
+        })
+    }
+
+    fn print(&self, outcome: &Outcome) -> u8 {
+        if self.json && !outcome.json.is_null() {
+            println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
+        } else if !outcome.text.is_empty() {
+            println!("{}", outcome.text);
+        }
+        outcome.exit
+    }
+}
+
+/// The first Ctrl-C asks the run to stop; a second one, or one while a confirmation prompt
+/// blocks the run, exits at once (at the prompt nothing has been changed yet).
+async fn watch_ctrl_c(stop: Arc<Notify>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return; // no signal handler: Ctrl-C keeps its default, immediate effect
+    }
+    if crate::confirm::prompting() {
+        eprintln!("\nInterrupted at the confirmation prompt: nothing was changed.");
+        std::process::exit(i32::from(exit::INTERRUPTED));
+    }
+    stop.notify_one();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("\nSecond Ctrl-C: exiting now.");
+        std::process::exit(i32::from(exit::INTERRUPTED));
+    }
+}
+
+/// Says why the arguments do not make a run, on stderr in the log-line form, and returns the
+/// usage exit code; for checks a binary makes before any log file exists.
+pub fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("ERROR | {message}");
+    ExitCode::from(exit::USAGE)
+}

@@ -1,0 +1,83 @@
+//! Running a binary the way an operator does, and snapshotting what they would read.
+//!
+//! Every binary's CLI test uses these: [`command`] sets up a run without a terminal and with a
+//! fixed width (so `--help` wraps the same everywhere), [`transcript`] puts the exit code,
+//! stdout and stderr in one text, and [`snapshot_settings`] redacts what changes between runs
+//! (temp dirs, timestamps in file names, fingerprints, the version) with insta filters.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// `bin` (the path from `env!("CARGO_BIN_EXE_<name>")`) run in `dir`, with no terminal on
+/// stdin, 100 columns, no GCS credentials of the machine and no target database settings
+/// inherited from the caller's shell.
+pub fn command(bin: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(dir).stdin(Stdio::null()).env("COLUMNS", "100");
+    for var in [
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "CRYPTO_DB_URL",
+        "CRYPTO_DB_USER",
+        "CRYPTO_DB_PASS",
+        "CRYPTO_DB_HOST",
+        "CRYPTO_DB_NAME",
+        "MIGRATE_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs `cmd` and returns its output; panics if the binary cannot be started.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()))
+}
+
+/// The exit code, stdout and stderr of a run, as one text for a snapshot or an assertion message.
+pub fn transcript(out: &Output) -> String {
+    format!(
+        "exit code: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// insta settings that redact `dir` as `[DIR]`, each `(text, name)` of `more` as `[name]`,
+/// timestamps in file names (`20261121_101500_123`) as `[TIME]`, content fingerprints
+/// (`rows:32 hex digits`) as `[FINGERPRINT]` and the workspace version as `[VERSION]`.
+pub fn snapshot_settings(dir: &Path, more: &[(&str, &str)]) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&escape(&dir.display().to_string()), "[DIR]");
+    for (text, name) in more {
+        settings.add_filter(&escape(text), format!("[{name}]"));
+    }
+    settings.add_filter(r"\d{8}_\d{6}_\d{3}", "[TIME]");
+    settings.add_filter(r"\b\d+:[0-9a-f]{32}\b", "[FINGERPRINT]");
+    settings.add_filter(&format!(r"\b{}\b", escape(env!("CARGO_PKG_VERSION"))), "[VERSION]");
+    settings
+}
+
+/// `text` as a regular expression that matches it literally.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn filters_redact_what_changes_between_runs() {
+        let dir = std::path::Path::new("/tmp/migrate-test-a.b");
+        let text = "log /tmp/migrate-test-a.b/logs/x_20261121_101500_123.log fp 1440:0123456789abcdef0123456789abcdef env t9z";
+        super::snapshot_settings(dir, &[("t9z", "ENV")]).bind(|| {
+            insta::assert_snapshot!(text, @"log [DIR]/logs/x_[TIME].log fp [FINGERPRINT] env [ENV]");
+        });
+    }
+}
