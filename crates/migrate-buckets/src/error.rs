@@ -18,8 +18,11 @@ pub enum BucketsError {
     /// A local file could not be written.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done.
         what: String,
+        /// The file or directory.
         path: String,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

@@ -3,6 +3,8 @@
 //! `delete-prefix`. Presets name the documented migrations; [`run`] holds the runs an embedding
 //! service can call directly; [`cli`] is what the binaries call.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 mod error;
 mod locations;

@@ -8,19 +8,39 @@ use arrow::datatypes::DataType;
 pub enum CoreError {
     /// A column's type has no canonical encoding for fingerprints.
     #[error("column {column:?} has type {data_type}, which verification cannot fingerprint yet")]
-    UnsupportedType { column: String, data_type: DataType },
+    UnsupportedType {
+        /// The column.
+        column: String,
+        /// Its type.
+        data_type: DataType,
+    },
 
     /// The table does not exist in the store.
     #[error("table {table:?} does not exist in {store}")]
-    TableNotFound { table: String, store: String },
+    TableNotFound {
+        /// The table.
+        table: String,
+        /// The store, as it names itself.
+        store: String,
+    },
 
     /// The target already has the table and the load mode forbids touching it.
     #[error("table {table:?} already exists in {store}")]
-    TableExists { table: String, store: String },
+    TableExists {
+        /// The table.
+        table: String,
+        /// The store, as it names itself.
+        store: String,
+    },
 
     /// Batches whose schema differs from the one the load started with.
     #[error("table {table:?}: batch schema does not match the table schema ({detail})")]
-    SchemaMismatch { table: String, detail: String },
+    SchemaMismatch {
+        /// The table.
+        table: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// Arrow failed on data it was given.
     #[error(transparent)]
@@ -29,7 +49,9 @@ pub enum CoreError {
     /// A store failed; `store` names it, `source` says why.
     #[error("{store}: {source}")]
     Store {
+        /// The store, as it names itself.
         store: String,
+        /// The underlying error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },

@@ -27,6 +27,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod convert;
 pub mod error;
 pub mod fingerprint;

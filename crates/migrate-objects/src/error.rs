@@ -6,36 +6,73 @@
 pub enum ObjectsError {
     /// A location URL that cannot be used.
     #[error("invalid location {url:?}: {reason}")]
-    InvalidLocation { url: String, reason: String },
+    InvalidLocation {
+        /// The location URL.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 
     /// The object does not exist.
     #[error("{url} does not exist")]
-    NotFound { url: String },
+    NotFound {
+        /// The location URL.
+        url: String,
+    },
 
     /// A precondition (generation, version or absence) did not hold: the object changed.
     #[error("{url} changed since it was recorded ({detail})")]
-    Changed { url: String, detail: String },
+    Changed {
+        /// The location URL.
+        url: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// The store refused or failed an operation.
     #[error("{operation} failed: {detail}")]
-    Store { operation: String, detail: String, transient: bool },
+    Store {
+        /// What was being done.
+        operation: String,
+        /// What the server or library said.
+        detail: String,
+        /// Whether a retry may succeed.
+        transient: bool,
+    },
 
     /// A listing arrived out of order, so the plan could not be computed safely.
     #[error("the listing of {url} is not sorted ({previous:?} came before {next:?}); refusing to plan on it")]
-    UnsortedListing { url: String, previous: String, next: String },
+    UnsortedListing {
+        /// The location URL.
+        url: String,
+        /// The key listed before.
+        previous: String,
+        /// The key listed after it.
+        next: String,
+    },
 
     /// A local file (log, manifest, code tree) could not be read or written.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done.
         what: String,
+        /// The file or directory.
         path: String,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
 
     /// A manifest file that cannot be used.
     #[error("manifest {path} line {line}: {detail}")]
-    Manifest { path: String, line: usize, detail: String },
+    Manifest {
+        /// The file or directory.
+        path: String,
+        /// The line number (1-based).
+        line: usize,
+        /// What the server or library said.
+        detail: String,
+    },
 }
 
 impl ObjectsError {

@@ -13,14 +13,21 @@ pub enum SqlError {
     /// The config file could not be read.
     #[error("cannot read config file {path}: {source}")]
     ConfigRead {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
 
     /// The config file is not valid.
     #[error("invalid config {path}: {detail}")]
-    ConfigInvalid { path: PathBuf, detail: String },
+    ConfigInvalid {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// No target database was configured anywhere.
     #[error(
@@ -32,23 +39,52 @@ pub enum SqlError {
 
     /// A target URL that cannot be used (shown masked).
     #[error("invalid database URL {url}: {reason}")]
-    InvalidUrl { url: String, reason: String },
+    InvalidUrl {
+        /// The location URL.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
 
     /// Could not connect to the target (URL shown masked).
     #[error("Failed to connect to {dialect} database {url}: {detail}")]
-    Connect { dialect: &'static str, url: String, detail: String },
+    Connect {
+        /// The target database kind.
+        dialect: &'static str,
+        /// The location URL.
+        url: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A table asked for does not exist in the source.
     #[error("table {table:?} not found in {source_name}; known tables and views: {known}")]
-    UnknownTable { table: String, source_name: String, known: String },
+    UnknownTable {
+        /// The table.
+        table: String,
+        /// The source, as it names itself.
+        source_name: String,
+        /// The names that do exist.
+        known: String,
+    },
 
     /// The intermediate files do not match their manifest.
     #[error("{file}: {problem}; nothing was imported")]
-    Manifest { file: PathBuf, problem: String },
+    Manifest {
+        /// The directory or file.
+        file: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 
     /// Columns the target cannot hold without loss, in every table asked for; nothing was written.
     #[error("{dialect} cannot store these columns without loss: {}; nothing was written", table_columns(.columns))]
-    Unsupported { dialect: &'static str, columns: Vec<(String, UnsupportedColumn)> },
+    Unsupported {
+        /// The target database kind.
+        dialect: &'static str,
+        /// Every column concerned.
+        columns: Vec<(String, UnsupportedColumn)>,
+    },
 
     /// Source and target differ after a migration.
     #[error("verification failed: {0}")]
@@ -57,7 +93,9 @@ pub enum SqlError {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
@@ -68,11 +106,21 @@ pub enum SqlError {
 
     /// Parquet failed.
     #[error("Parquet {path}: {detail}")]
-    Parquet { path: PathBuf, detail: String },
+    Parquet {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// The target database failed.
     #[error("{dialect}: {detail}")]
-    Target { dialect: &'static str, detail: String },
+    Target {
+        /// The target database kind.
+        dialect: &'static str,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A worker task stopped without an answer (a bug: please report it).
     #[error("a worker task stopped: {0}")]

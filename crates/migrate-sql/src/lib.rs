@@ -7,6 +7,8 @@
 //! - [`engine`]: the modes (export, import, verify) over DuckDB, Parquet, SQLite and PostgreSQL.
 //! - [`verify`]: row counts and content fingerprints per table, and the summary table.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod config;
 pub mod engine;

@@ -37,7 +37,12 @@ impl UrlSource {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// A SQLite database file (`None`: in memory).
-    Sqlite { path: Option<PathBuf>, original: String },
+    Sqlite {
+        /// The database file.
+        path: Option<PathBuf>,
+        /// The URL as given.
+        original: String,
+    },
     /// A PostgreSQL server over TCP or a Unix socket directory.
     Postgres(PgTarget),
 }

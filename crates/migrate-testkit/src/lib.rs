@@ -12,6 +12,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod cli;
 mod clickhouse;
 mod config;

@@ -13,7 +13,9 @@ pub enum DuckDbError {
     /// DuckDB could not open the database.
     #[error("cannot open DuckDB database {path}: {source}")]
     Open {
+        /// The file or directory.
         path: String,
+        /// The underlying error.
         #[source]
         source: duckdb::Error,
     },
@@ -21,19 +23,28 @@ pub enum DuckDbError {
     /// A view's SQL failed.
     #[error("cannot create view {view}: {source}")]
     View {
+        /// The view.
         view: String,
+        /// The underlying error.
         #[source]
         source: duckdb::Error,
     },
 
     /// The table or view does not exist.
     #[error("table or view {table:?} not found in {database}")]
-    NotFound { table: String, database: String },
+    NotFound {
+        /// The table.
+        table: String,
+        /// The database.
+        database: String,
+    },
 
     /// A query failed.
     #[error("DuckDB query on {what} failed: {source}")]
     Query {
+        /// What was being done.
         what: String,
+        /// The underlying error.
         #[source]
         source: duckdb::Error,
     },

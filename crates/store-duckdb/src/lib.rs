@@ -10,6 +10,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod source;
 

@@ -9,30 +9,59 @@ pub enum ParquetError {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
 
     /// A Parquet file is unreadable or corrupt.
     #[error("{path} is not a readable Parquet file: {detail}")]
-    Corrupt { path: PathBuf, detail: String },
+    Corrupt {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// The manifest is missing or malformed.
     #[error("manifest {path}: {detail}")]
-    Manifest { path: PathBuf, detail: String },
+    Manifest {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A file does not match its manifest entry.
     #[error("{path} does not match manifest.json: {detail}")]
-    Mismatch { path: PathBuf, detail: String },
+    Mismatch {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// The table has no file in the directory.
     #[error("no Parquet file for table {table:?} in {dir} (manifest lists: {known})")]
-    NotFound { table: String, dir: PathBuf, known: String },
+    NotFound {
+        /// The table.
+        table: String,
+        /// The directory.
+        dir: PathBuf,
+        /// The names that do exist.
+        known: String,
+    },
 
     /// Writing Parquet failed.
     #[error("writing {path}: {detail}")]
-    Write { path: PathBuf, detail: String },
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 }
 
 impl From<ParquetError> for migrate_core::CoreError {

@@ -7,6 +7,8 @@
 //! [`TableSink`]: migrate_core::TableSink
 //! [`TableSource`]: migrate_core::TableSource
 
+#![warn(missing_docs)]
+
 mod dir;
 mod error;
 mod manifest;

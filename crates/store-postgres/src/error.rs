@@ -8,32 +8,73 @@ use migrate_core::convert::{UnsupportedColumn, list_unsupported};
 pub enum PgError {
     /// Could not connect.
     #[error("Failed to connect to POSTGRESQL database {target}: {detail}")]
-    Connect { target: String, detail: String },
+    Connect {
+        /// The target, with its password masked.
+        target: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A statement failed.
     #[error("PostgreSQL {target}, table {table}: {detail}")]
-    Sql { target: String, table: String, detail: String },
+    Sql {
+        /// The target, with its password masked.
+        target: String,
+        /// The table.
+        table: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// Columns with no lossless PostgreSQL form: every one of the table's, at once.
     #[error("table {table}: PostgreSQL cannot store these columns without loss: {}", list_unsupported(.columns))]
-    Unsupported { table: String, columns: Vec<UnsupportedColumn> },
+    Unsupported {
+        /// The table.
+        table: String,
+        /// Every column concerned.
+        columns: Vec<UnsupportedColumn>,
+    },
 
     /// A value cannot be stored without loss (the load was abandoned, the target untouched);
     /// `fix` is the column type that would store it.
     #[error("table {table}, column {column}: {why}; the previous table is untouched")]
-    Value { table: String, column: String, why: String, fix: String },
+    Value {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What would be lost.
+        why: String,
+        /// The column type that would store it.
+        fix: String,
+    },
 
     /// Data read back does not decode as expected.
     #[error("table {table}: cannot read back: {detail}")]
-    Decode { table: String, detail: String },
+    Decode {
+        /// The table.
+        table: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A type override names a column the table does not have.
     #[error("a column type override names column {column:?}, which table {table} does not have")]
-    UnknownColumn { table: String, column: String },
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
 
     /// The table does not exist.
     #[error("table {table:?} does not exist in {target}")]
-    NotFound { table: String, target: String },
+    NotFound {
+        /// The table.
+        table: String,
+        /// The target, with its password masked.
+        target: String,
+    },
 
     /// The COPY was already finished or aborted.
     #[error("the load was already finished")]

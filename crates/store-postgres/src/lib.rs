@@ -9,6 +9,8 @@
 //! [`PostgresStore::scan_as`] reads a table back through binary COPY as the source's Arrow
 //! schema, so content fingerprints compare equal when the data is.
 
+#![warn(missing_docs)]
+
 mod columnwise;
 mod decode;
 mod encode;

@@ -10,36 +10,84 @@ use std::path::PathBuf;
 pub enum SqliteError {
     /// The database file could not be opened.
     #[error("cannot open SQLite database {path}: {detail}")]
-    Open { path: PathBuf, detail: String },
+    Open {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A statement failed.
     #[error("SQLite {path}, table {table}: {detail}")]
-    Sql { path: PathBuf, table: String, detail: String },
+    Sql {
+        /// The file or directory.
+        path: PathBuf,
+        /// The table.
+        table: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// Columns with no lossless SQLite form: every one of the table's, at once.
     #[error("table {table}: SQLite cannot store these columns without loss: {}", list_unsupported(.columns))]
-    Unsupported { table: String, columns: Vec<UnsupportedColumn> },
+    Unsupported {
+        /// The table.
+        table: String,
+        /// Every column concerned.
+        columns: Vec<UnsupportedColumn>,
+    },
 
     /// A value cannot be stored without loss (the load was rolled back); `fix` is the column
     /// type that would store it.
     #[error("table {table}, column {column}: {why}; nothing was written")]
-    Value { table: String, column: String, why: String, fix: String },
+    Value {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What would be lost.
+        why: String,
+        /// The column type that would store it.
+        fix: String,
+    },
 
     /// A stored value does not read back as the expected type.
     #[error("table {table}, column {column}: cannot read back: {detail}")]
-    Decode { table: String, column: String, detail: String },
+    Decode {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// What the server or library said.
+        detail: String,
+    },
 
     /// A type override names a column the table does not have.
     #[error("a column type override names column {column:?}, which table {table} does not have")]
-    UnknownColumn { table: String, column: String },
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
 
     /// The table does not exist.
     #[error("table {table:?} does not exist in {path}")]
-    NotFound { table: String, path: PathBuf },
+    NotFound {
+        /// The table.
+        table: String,
+        /// The file or directory.
+        path: PathBuf,
+    },
 
     /// The table exists and the load was asked to fail in that case.
     #[error("table {table:?} already exists in {path}")]
-    Exists { table: String, path: PathBuf },
+    Exists {
+        /// The table.
+        table: String,
+        /// The file or directory.
+        path: PathBuf,
+    },
 
     /// The load was aborted on request (nothing was written).
     #[error("the load was aborted; nothing was written")]

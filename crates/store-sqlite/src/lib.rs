@@ -8,6 +8,8 @@
 //! [`types`] for the table. [`SqliteStore::scan_as`] reads a table back as the source's Arrow
 //! schema so fingerprints compare equal when the data is.
 
+#![warn(missing_docs)]
+
 mod convert;
 mod error;
 mod store;
