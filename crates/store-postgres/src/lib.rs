@@ -15,6 +15,8 @@ mod columnwise;
 mod decode;
 mod encode;
 mod error;
+mod load;
+mod read;
 mod store;
 pub mod types;
 
