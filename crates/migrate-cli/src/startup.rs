@@ -133,8 +133,8 @@ impl Tool {
             Some(Ok(outcome)) => self.print(&outcome),
             Some(Err(e)) => {
                 error!("{e}");
-                if let Some(advice) = e.advice() {
-                    error!("{advice}");
+                for sentence in e.advice().iter().flat_map(|a| a.lines()) {
+                    error!("{sentence}");
                 }
                 e.exit_code()
             }

@@ -98,6 +98,28 @@ pub struct ValueProblem {
     pub fix: &'static str,
 }
 
+/// A column whose values a target cannot hold without loss.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueColumn {
+    /// The column.
+    pub column: String,
+    /// What would be lost (the first such value).
+    pub why: String,
+    /// The column type that would store it.
+    pub fix: &'static str,
+}
+
+impl std::fmt::Display for ValueColumn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "column {}: {}", self.column, self.why)
+    }
+}
+
+/// `column a: why; column b: why`: value problems for one line of an error message.
+pub fn list_values(columns: &[ValueColumn]) -> String {
+    columns.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
 impl From<ArrowError> for ValueProblem {
     fn from(e: ArrowError) -> Self {
         ValueProblem { why: format!("a value does not convert ({e})"), fix: "text" }

@@ -3,7 +3,7 @@
 
 use migrate_cli::{Failure, exit};
 use migrate_core::CoreError;
-use migrate_core::convert::{Remedy, UnsupportedColumn};
+use migrate_core::convert::{Remedy, UnsupportedColumn, ValueColumn};
 use std::path::PathBuf;
 
 /// Everything that can stop a migration, each saying what to fix.
@@ -151,10 +151,14 @@ fn column_advice(table: &str, column: &str, fix: &Remedy) -> String {
 fn store_advice(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     use store_postgres::PgError;
     use store_sqlite::SqliteError;
-    let value = |table: &str, column: &str, fix: &str| {
-        format!(
-            "Set table_options.{table}.column_types.{column} to {fix} in the config to store it without loss."
-        )
+    let values = |table: &str, columns: &[ValueColumn]| {
+        let advice = columns.iter().map(|c| {
+            format!(
+                "Set table_options.{table}.column_types.{} to {} in the config to store it without loss.",
+                c.column, c.fix
+            )
+        });
+        advice.collect::<Vec<_>>().join("\n")
     };
     let unknown = |table: &str, column: &str| {
         format!(
@@ -166,7 +170,7 @@ fn store_advice(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     };
     if let Some(e) = e.downcast_ref::<PgError>() {
         return match e {
-            PgError::Value { table, column, fix, .. } => Some(value(table, column, fix)),
+            PgError::Value { table, columns } => Some(values(table, columns)),
             PgError::UnknownColumn { table, column } => Some(unknown(table, column)),
             PgError::Unsupported { table, columns } => Some(unsupported(table, columns)),
             _ => None,
@@ -174,7 +178,7 @@ fn store_advice(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     }
     if let Some(e) = e.downcast_ref::<SqliteError>() {
         return match e {
-            SqliteError::Value { table, column, fix, .. } => Some(value(table, column, fix)),
+            SqliteError::Value { table, columns } => Some(values(table, columns)),
             SqliteError::UnknownColumn { table, column } => Some(unknown(table, column)),
             SqliteError::Unsupported { table, columns } => Some(unsupported(table, columns)),
             _ => None,

@@ -44,11 +44,12 @@ fn args(config: std::path::PathBuf, mode: Mode) -> RunArgs {
     }
 }
 
-/// Migrates, and each time the run stops on a column, applies the override its error names
-/// and runs again. Returns the overrides it took to verify cleanly.
-async fn migrate_with_suggested_overrides(url: &str, tmp: &Path) -> Vec<(String, String)> {
+/// Migrates, and each time the run stops, applies every override its advice names and runs
+/// again. Returns the overrides it took to verify cleanly, and the number of runs.
+async fn migrate_with_suggested_overrides(url: &str, tmp: &Path) -> (Vec<(String, String)>, usize) {
     let env = |k: &str| (k == "CRYPTO_DB_URL").then(|| url.to_string());
     let mut overrides: Vec<(String, String)> = Vec::new();
+    let mut runs = 0;
     for _ in 0..10 {
         let yaml = if overrides.is_empty() {
             String::new()
@@ -56,25 +57,29 @@ async fn migrate_with_suggested_overrides(url: &str, tmp: &Path) -> Vec<(String,
             let cols: String = overrides.iter().map(|(c, t)| format!("      {c}: {t}\n")).collect();
             format!("table_options:\n  duck_types:\n    column_types:\n{cols}")
         };
+        runs += 1;
         match app::run(&args(config(tmp, &yaml), Mode::Migrate), env).await {
             Ok(outcome) => {
                 assert_eq!(outcome.exit, exit::OK, "verification passes with {overrides:?}");
-                return overrides;
+                return (overrides, runs);
             }
             Err(e) => {
                 // The error names table and column; the tool's advice names the override.
                 let text = format!("{e}\n{}", e.advice().unwrap_or_default());
-                let fix = text
-                    .split_once("column_types.")
-                    .and_then(|(_, rest)| rest.split_once(" in the config"))
-                    .map(|(fix, _)| fix.to_string())
-                    .unwrap_or_else(|| panic!("an error without a fix: {text}"));
-                let (column, ty) = fix.split_once(" to ").expect("`column to type`");
-                assert!(
-                    text.contains("duck_types") && text.contains(column),
-                    "names table and column: {text}"
-                );
-                overrides.push((column.to_string(), ty.to_string()));
+                let fixes: Vec<&str> = text
+                    .lines()
+                    .filter_map(|l| l.split_once("column_types.")?.1.split_once(" in the config"))
+                    .map(|(fix, _)| fix)
+                    .collect();
+                assert!(!fixes.is_empty(), "an error without a fix: {text}");
+                for fix in fixes {
+                    let (column, ty) = fix.split_once(" to ").expect("`column to type`");
+                    assert!(
+                        text.contains("duck_types") && text.contains(column),
+                        "names table and column: {text}"
+                    );
+                    overrides.push((column.to_string(), ty.to_string()));
+                }
             }
         }
     }
@@ -85,8 +90,9 @@ async fn migrate_with_suggested_overrides(url: &str, tmp: &Path) -> Vec<(String,
 async fn duckdb_types_migrate_to_sqlite_and_verify() {
     let tmp = migrate_testkit::temp_dir();
     let db = tmp.path().join("types.db");
-    let overrides =
+    let (overrides, runs) =
         migrate_with_suggested_overrides(&format!("sqlite:///{}", db.display()), tmp.path()).await;
+    assert_eq!(runs, 2, "every column that needs an override is named by the first failed run");
     // NaN has no SQLite REAL form: the run stops (writing nothing) until the column is TEXT.
     assert_eq!(
         overrides,
@@ -107,7 +113,8 @@ async fn duckdb_types_migrate_to_sqlite_and_verify() {
 async fn duckdb_types_migrate_to_postgres_and_verify() {
     let pg = migrate_testkit::pg_database().await;
     let tmp = migrate_testkit::temp_dir();
-    let overrides = migrate_with_suggested_overrides(&pg.url, tmp.path()).await;
+    let (overrides, runs) = migrate_with_suggested_overrides(&pg.url, tmp.path()).await;
+    assert_eq!(runs, 2, "every column that needs an override is named by the first failed run");
     // DuckDB writes HUGEINT as DECIMAL(38,0) though it reaches 39 digits: unconstrained numeric.
     // PostgreSQL keeps microseconds: nanosecond timestamps need the bigint override.
     let expected = [("h", "numeric"), ("ts_ns", "bigint")];

@@ -1,6 +1,6 @@
 //! The one error type of `store-postgres`.
 
-use migrate_core::convert::{UnsupportedColumn, list_unsupported};
+use migrate_core::convert::{UnsupportedColumn, ValueColumn, list_unsupported, list_values};
 
 /// What can go wrong with the PostgreSQL target. `target` is the masked URL.
 #[derive(Debug, thiserror::Error)]
@@ -35,18 +35,14 @@ pub enum PgError {
         columns: Vec<UnsupportedColumn>,
     },
 
-    /// A value cannot be stored without loss (the load was abandoned, the target untouched);
-    /// `fix` is the column type that would store it.
-    #[error("table {table}, column {column}: {why}; the previous table is untouched")]
+    /// Values that cannot be stored without loss (the previous table is untouched): every such column of the
+    /// batch that showed them, at once.
+    #[error("table {table}, {}; the previous table is untouched", list_values(.columns))]
     Value {
         /// The table.
         table: String,
-        /// The column.
-        column: String,
-        /// What would be lost.
-        why: String,
-        /// The column type that would store it.
-        fix: String,
+        /// Each column, the first value it cannot hold and the column type that would.
+        columns: Vec<ValueColumn>,
     },
 
     /// Data read back does not decode as expected.

@@ -2,13 +2,14 @@
 //! indexes in one transaction on commit.
 
 use crate::columnwise::write_columnwise;
-use crate::encode::{HEADER, Prepared, TRAILER, check_numeric_fits, prepare};
+use crate::encode::{HEADER, TRAILER, check_numeric_fits, prepare};
 use crate::error::{PgError, Result};
 use crate::store::{PostgresStore, ROWS_PER_SLICE, SEND_CHUNK};
 use crate::types::ColumnPlan;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
+use migrate_core::convert::{ValueColumn, ValueProblem};
 use migrate_core::sql::{column_list, create_index_statements, quote_ident};
 use migrate_core::{CoreError, IfExists, TableHints, TableLoad, TableSink};
 use sqlx::pool::PoolConnection;
@@ -139,22 +140,25 @@ impl CopyStream {
 
 /// Appends `batch`'s rows, binary COPY encoded, to `buffer`.
 fn encode_rows(batch: &RecordBatch, plans: &[ColumnPlan], table: &str, buffer: &mut Vec<u8>) -> Result<()> {
-    let value_error = |plan: &ColumnPlan, p: migrate_core::convert::ValueProblem| PgError::Value {
-        table: table.to_string(),
+    let problem = |plan: &ColumnPlan, p: ValueProblem| ValueColumn {
         column: plan.name.clone(),
         why: p.why,
-        fix: p.fix.to_string(),
+        fix: p.fix,
     };
-    let prepared = batch
-        .columns()
-        .iter()
-        .zip(plans)
-        .map(|(col, plan)| {
-            let prepared = prepare(col, &plan.encoding).map_err(|p| value_error(plan, p))?;
-            check_numeric_fits(&prepared, &plan.sql_type).map_err(|p| value_error(plan, p))?;
-            Ok(prepared)
-        })
-        .collect::<Result<Vec<Prepared>>>()?;
+    let value_error = |columns: Vec<ValueColumn>| PgError::Value { table: table.to_string(), columns };
+    // Every column of the batch is checked, so all the columns that need an override are
+    // reported at once.
+    let mut prepared = Vec::with_capacity(plans.len());
+    let mut problems = Vec::new();
+    for (col, plan) in batch.columns().iter().zip(plans) {
+        match prepare(col, &plan.encoding).and_then(|p| check_numeric_fits(&p, &plan.sql_type).map(|()| p)) {
+            Ok(p) => prepared.push(p),
+            Err(p) => problems.push(problem(plan, p)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(value_error(problems));
+    }
     if write_columnwise(&prepared, batch.num_rows(), buffer) {
         return Ok(());
     }
@@ -162,7 +166,7 @@ fn encode_rows(batch: &RecordBatch, plans: &[ColumnPlan], table: &str, buffer: &
     for row in 0..batch.num_rows() {
         buffer.extend_from_slice(&ncols);
         for (col, plan) in prepared.iter().zip(plans) {
-            col.write_field(row, buffer).map_err(|p| value_error(plan, p))?;
+            col.write_field(row, buffer).map_err(|p| value_error(vec![problem(plan, p)]))?;
         }
     }
     Ok(())

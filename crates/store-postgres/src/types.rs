@@ -153,8 +153,8 @@ fn plan_default(dt: &DataType) -> Result<(String, Encoding), Unsupported> {
             _ => Ok(("json".into(), Encoding::Json)),
         },
         Struct(_) | Map(..) => Ok(("json".into(), Encoding::Json)),
-        other => Err(Unsupported {
-            why: format!("PostgreSQL has no lossless form for {other}"),
+        _ => Err(Unsupported {
+            why: "PostgreSQL has no lossless form for it".into(),
             fix: Remedy::Exclude,
         }),
     }

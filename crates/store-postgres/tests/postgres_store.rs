@@ -129,7 +129,7 @@ fn ts_ns(values: Vec<i64>) -> RecordBatch {
 fn value_fix(err: &CoreError) -> String {
     match err {
         CoreError::Store { source, .. } => match source.downcast_ref::<PgError>() {
-            Some(PgError::Value { fix, .. }) => fix.clone(),
+            Some(PgError::Value { columns, .. }) if columns.len() == 1 => columns[0].fix.to_string(),
             other => panic!("not a value error: {other:?}"),
         },
         other => panic!("not a store error: {other}"),

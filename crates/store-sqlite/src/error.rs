@@ -1,6 +1,6 @@
 //! The one error type of `store-sqlite`.
 
-use migrate_core::convert::{UnsupportedColumn, list_unsupported};
+use migrate_core::convert::{UnsupportedColumn, ValueColumn, list_unsupported, list_values};
 
 use std::path::PathBuf;
 
@@ -37,18 +37,14 @@ pub enum SqliteError {
         columns: Vec<UnsupportedColumn>,
     },
 
-    /// A value cannot be stored without loss (the load was rolled back); `fix` is the column
-    /// type that would store it.
-    #[error("table {table}, column {column}: {why}; nothing was written")]
+    /// Values that cannot be stored without loss (nothing was written): every such column of the
+    /// batch that showed them, at once.
+    #[error("table {table}, {}; nothing was written", list_values(.columns))]
     Value {
         /// The table.
         table: String,
-        /// The column.
-        column: String,
-        /// What would be lost.
-        why: String,
-        /// The column type that would store it.
-        fix: String,
+        /// Each column, the first value it cannot hold and the column type that would.
+        columns: Vec<ValueColumn>,
     },
 
     /// A stored value does not read back as the expected type.

@@ -6,7 +6,7 @@ use crate::types::{ColumnPlan, plan_column};
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use migrate_core::convert::{PlanError, plan_columns, read_back_type};
+use migrate_core::convert::{PlanError, ValueColumn, plan_columns, read_back_type};
 use migrate_core::sql::{column_list, create_index_statements, quote_ident};
 use migrate_core::{
     BatchStream, CoreError, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
@@ -371,19 +371,21 @@ impl LoadJob {
         let mut full = tx.prepare(&insert_sql(per_insert)).map_err(err)?;
         let mut total = 0u64;
         for batch in batches {
-            let columns = batch
-                .columns()
-                .iter()
-                .zip(&self.plans)
-                .map(|(col, plan)| {
-                    to_bindable(col, plan.storage).map_err(|p| SqliteError::Value {
-                        table: self.table.clone(),
-                        column: plan.name.clone(),
-                        why: p.why,
-                        fix: p.fix.to_string(),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            // Every column of the batch is checked, so all the columns that need an override
+            // are reported at once.
+            let mut columns = Vec::with_capacity(self.plans.len());
+            let mut problems = Vec::new();
+            for (col, plan) in batch.columns().iter().zip(&self.plans) {
+                match to_bindable(col, plan.storage) {
+                    Ok(c) => columns.push(c),
+                    Err(p) => {
+                        problems.push(ValueColumn { column: plan.name.clone(), why: p.why, fix: p.fix })
+                    }
+                }
+            }
+            if !problems.is_empty() {
+                return Err(SqliteError::Value { table: self.table.clone(), columns: problems });
+            }
             let n = batch.num_rows();
             let mut row = 0;
             while row + per_insert <= n {

@@ -88,9 +88,9 @@ fn plan_default(dt: &DataType) -> Result<(&'static str, Storage), Unsupported> {
         Duration(_) => ("BIGINT", Storage::Integer),
         Interval(_) => ("INTERVAL", Storage::IntervalText),
         List(_) | LargeList(_) | FixedSizeList(..) | Struct(_) | Map(..) => ("JSON", Storage::Json),
-        other => {
+        _ => {
             return Err(Unsupported {
-                why: format!("SQLite has no lossless form for {other}"),
+                why: "SQLite has no lossless form for it".into(),
                 fix: Remedy::Exclude,
             });
         }

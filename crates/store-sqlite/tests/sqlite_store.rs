@@ -136,7 +136,7 @@ async fn nan_stops_the_load_and_keeps_the_previous_table() {
     assert!(text.contains("column close") && text.contains("NaN"), "{text}");
     match &err {
         CoreError::Store { source, .. } => assert!(
-            matches!(source.downcast_ref::<SqliteError>(), Some(SqliteError::Value { fix, .. }) if fix == "TEXT"),
+            matches!(source.downcast_ref::<SqliteError>(), Some(SqliteError::Value { columns, .. }) if columns.len() == 1 && columns[0].fix == "TEXT"),
             "the column type that stores it: {text}"
         ),
         other => panic!("not a store error: {other}"),
