@@ -153,10 +153,7 @@ fn plan_default(dt: &DataType) -> Result<(String, Encoding), Unsupported> {
             _ => Ok(("json".into(), Encoding::Json)),
         },
         Struct(_) | Map(..) => Ok(("json".into(), Encoding::Json)),
-        _ => Err(Unsupported {
-            why: "PostgreSQL has no lossless form for it".into(),
-            fix: Remedy::Exclude,
-        }),
+        _ => Err(Unsupported { why: "PostgreSQL has no lossless form for it".into(), fix: Remedy::Exclude }),
     }
 }
 
