@@ -219,3 +219,44 @@ async fn migrate_into_postgresql_through_the_chosen_number_of_copy_streams() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
 }
+
+#[test]
+fn ctrl_c_stops_the_run_with_exit_130_and_writes_nothing() {
+    use std::io::{BufRead, BufReader};
+    let dir = migrate_testkit::temp_dir();
+    // A view whose row count alone takes far longer than the test: the run is mid-work when
+    // Ctrl-C arrives.
+    let config = dir.path().join("endless.yml");
+    std::fs::write(
+        &config,
+        "views:\n  endless: SELECT a.range AS x, b.range AS y FROM range(1000000) a, range(1000000) b\ntables: [endless]\n",
+    )
+    .unwrap();
+    let mut cmd = migrate_testkit::cli::command(env!("CARGO_BIN_EXE_migrate-sql"), dir.path());
+    cmd.args(["--mode", "migrate", "--config", config.to_str().unwrap()])
+        .env("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("migrate-sql starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("Streaming DuckDB") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the run ended before its work began: {seen}");
+        seen.push_str(&line);
+    }
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("WARN | Interrupted (Ctrl-C)"), "{seen}{rest}");
+    let tables = rusqlite::Connection::open(dir.path().join("rehearsal.db"))
+        .and_then(|c| {
+            c.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    assert!(tables.is_empty(), "nothing written: {tables:?}");
+}

@@ -7,7 +7,7 @@
 //! - [`logging`]: `LEVEL | message` lines on stderr and a timestamped log file per run.
 //! - [`secrets`]: `****` for passwords in URLs and in every log line.
 //! - [`confirm`]: typed confirmation before anything is destroyed.
-//! - [`format`]: numbers and sizes as operators read them.
+//! - [`format`](mod@format): numbers and sizes as operators read them.
 //! - [`progress`]: progress bars, drawn only on a terminal.
 //!
 //! A binary is a parser plus one call:

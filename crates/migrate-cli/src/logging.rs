@@ -32,6 +32,11 @@ where
     }
 }
 
+/// What is logged unless `MIGRATE_LOG` says otherwise: the tools' own lines from `info` up; from
+/// sqlx only errors (its server NOTICEs such as "table … does not exist, skipping" and its
+/// slow-statement warnings are not the operator's business).
+pub const DEFAULT_FILTER: &str = "info,sqlx=error";
+
 /// The tracing target of per-object records (each copy, each deletion): written to the log
 /// file only, so the terminal keeps to summaries.
 pub const FILE_ONLY: &str = "migrate::record";
@@ -42,7 +47,8 @@ pub fn init(dir: &Path, prefix: &str) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!("{prefix}_{}.log", chrono::Utc::now().format("%Y%m%d_%H%M%S_%3f")));
     let file = std::fs::File::create(&path)?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MIGRATE_LOG").unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MIGRATE_LOG").unwrap_or_else(|_| DEFAULT_FILTER.into());
     tracing_subscriber::registry()
         .with(filter)
         .with(

@@ -158,21 +158,33 @@ impl Tool {
     }
 }
 
-/// The first Ctrl-C asks the run to stop; a second one, or one while a confirmation prompt
-/// blocks the run, exits at once (at the prompt nothing has been changed yet).
+/// How long a run may take to stop after Ctrl-C (a step that blocks, such as one long query,
+/// cannot stop earlier) before the process exits anyway.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first Ctrl-C asks the run to stop; a second one, one while a confirmation prompt blocks
+/// the run (nothing has been changed yet), or a run that has not stopped within [`STOP_GRACE`]
+/// ends the process at once.
 async fn watch_ctrl_c(stop: Arc<Notify>) {
     if tokio::signal::ctrl_c().await.is_err() {
         return; // no signal handler: Ctrl-C keeps its default, immediate effect
     }
     if crate::confirm::prompting() {
-        eprintln!("\nInterrupted at the confirmation prompt: nothing was changed.");
-        std::process::exit(i32::from(exit::INTERRUPTED));
+        exit_now("Interrupted at the confirmation prompt: nothing was changed.");
     }
     stop.notify_one();
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\nSecond Ctrl-C: exiting now.");
-        std::process::exit(i32::from(exit::INTERRUPTED));
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => exit_now("Second Ctrl-C: exiting now."),
+        () = tokio::time::sleep(STOP_GRACE) => exit_now(&format!(
+            "The run did not stop within {} s of Ctrl-C (a step that cannot be interrupted): exiting now.",
+            STOP_GRACE.as_secs()
+        )),
     }
+}
+
+fn exit_now(why: &str) -> ! {
+    warn!("{why}");
+    std::process::exit(i32::from(exit::INTERRUPTED));
 }
 
 /// Says why the arguments do not make a run, on stderr in the log-line form, and returns the
