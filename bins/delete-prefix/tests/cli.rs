@@ -85,3 +85,41 @@ fn interactive_confirmation_needs_the_exact_url_then_a_second_yes() {
     assert!(!old.exists());
     assert!(dir.path().join("new/day_20240101/a.jsonl").exists());
 }
+
+#[test]
+fn ctrl_c_at_the_confirmation_prompt_deletes_nothing() {
+    use std::io::{Read, Write};
+    let dir = migrate_testkit::temp_dir();
+    for side in ["old", "new"] {
+        std::fs::create_dir_all(dir.path().join(side).join("day_20240101")).unwrap();
+        std::fs::write(dir.path().join(side).join("day_20240101/a.jsonl"), "{\"a\":1}\n").unwrap();
+    }
+    let from = format!("file://{}/old/", dir.path().display());
+    let to = format!("file://{}/new/", dir.path().display());
+    let command = format!("{BIN} --from '{from}' --to '{to}' --confirm-delete");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&screen).contains("Type the source URL") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the prompt never came: {}", String::from_utf8_lossy(&screen));
+        screen.extend_from_slice(&buf[..n]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdout.read_to_end(&mut screen).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let screen = String::from_utf8_lossy(&screen);
+    assert_ne!(status.code(), Some(0), "{screen}");
+    assert!(dir.path().join("old/day_20240101/a.jsonl").exists(), "nothing deleted: {screen}");
+    assert!(screen.contains("interrupted at the prompt (Ctrl-C)"), "{screen}");
+    assert_eq!(status.code(), Some(4), "refused: {screen}");
+}

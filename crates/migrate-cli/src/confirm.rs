@@ -78,7 +78,7 @@ fn prompt(ask: &Ask<'_>) -> Result<(), String> {
         .with_prompt(format!("Type {} to confirm ({})", ask.what, ask.expected))
         .allow_empty(true)
         .interact_text()
-        .map_err(|e| format!("confirmation prompt failed: {e}"))?;
+        .map_err(prompt_failed)?;
     if typed.trim() != ask.expected {
         return Err(format!("typed {typed:?}, not {}", ask.what));
     }
@@ -86,8 +86,17 @@ fn prompt(ask: &Ask<'_>) -> Result<(), String> {
         .with_prompt(ask.question)
         .default(false)
         .interact()
-        .map_err(|e| format!("confirmation prompt failed: {e}"))?;
+        .map_err(prompt_failed)?;
     if sure { Ok(()) } else { Err("not confirmed".into()) }
+}
+
+fn prompt_failed(e: dialoguer::Error) -> String {
+    match e {
+        dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+            "interrupted at the prompt (Ctrl-C)".into()
+        }
+        e => format!("confirmation prompt failed: {e}"),
+    }
 }
 
 #[cfg(test)]

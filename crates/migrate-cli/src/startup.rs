@@ -7,6 +7,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tokio::signal::unix::{Signal, SignalKind};
 use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
@@ -119,7 +120,11 @@ impl Tool {
             }
         };
         let stop = Arc::new(Notify::new());
-        runtime.spawn(watch_ctrl_c(stop.clone()));
+        // Registered before the run starts, so a Ctrl-C at any point after this is seen.
+        match runtime.block_on(async { tokio::signal::unix::signal(SignalKind::interrupt()) }) {
+            Ok(interrupts) => drop(runtime.spawn(watch_ctrl_c(interrupts, stop.clone()))),
+            Err(e) => warn!("Ctrl-C will end the run at once (no signal handler: {e})"),
+        }
         let started = Started { log_file: log_file.clone() };
         let ended = runtime.block_on(async {
             tokio::select! {
@@ -127,23 +132,19 @@ impl Tool {
                 () = stop.notified() => None,
             }
         });
-        // Work still in flight is abandoned here rather than waited for.
+        let Some(result) = ended else {
+            warn!("Interrupted (Ctrl-C): stopped before the end; {} says how far it got", log_file.display());
+            exit_at_once(exit::INTERRUPTED);
+        };
         runtime.shutdown_background();
-        ExitCode::from(match ended {
-            Some(Ok(outcome)) => self.print(&outcome),
-            Some(Err(e)) => {
+        ExitCode::from(match result {
+            Ok(outcome) => self.print(&outcome),
+            Err(e) => {
                 error!("{e}");
                 for sentence in e.advice().iter().flat_map(|a| a.lines()) {
                     error!("{sentence}");
                 }
                 e.exit_code()
-            }
-            None => {
-                warn!(
-                    "Interrupted (Ctrl-C): stopped before the end; {} says how far it got",
-                    log_file.display()
-                );
-                exit::INTERRUPTED
             }
         })
     }
@@ -165,16 +166,16 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// The first Ctrl-C asks the run to stop; a second one, one while a confirmation prompt blocks
 /// the run (nothing has been changed yet), or a run that has not stopped within [`STOP_GRACE`]
 /// ends the process at once.
-async fn watch_ctrl_c(stop: Arc<Notify>) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return; // no signal handler: Ctrl-C keeps its default, immediate effect
+async fn watch_ctrl_c(mut interrupts: Signal, stop: Arc<Notify>) {
+    if interrupts.recv().await.is_none() {
+        return;
     }
     if crate::confirm::prompting() {
         exit_now("Interrupted at the confirmation prompt: nothing was changed.");
     }
     stop.notify_one();
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => exit_now("Second Ctrl-C: exiting now."),
+        _ = interrupts.recv() => exit_now("Second Ctrl-C: exiting now."),
         () = tokio::time::sleep(STOP_GRACE) => exit_now(&format!(
             "The run did not stop within {} s of Ctrl-C (a step that cannot be interrupted): exiting now.",
             STOP_GRACE.as_secs()
@@ -184,7 +185,18 @@ async fn watch_ctrl_c(stop: Arc<Notify>) {
 
 fn exit_now(why: &str) -> ! {
     warn!("{why}");
-    std::process::exit(i32::from(exit::INTERRUPTED));
+    exit_at_once(exit::INTERRUPTED)
+}
+
+/// Ends the process with `code` without running exit handlers. Work abandoned on Ctrl-C may
+/// still be running on other threads (a query inside an embedded database), and the exit
+/// handlers of such a library (C++ static destructors) would pull its state from under it.
+fn exit_at_once(code: u8) -> ! {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process at once; no code of ours runs after it.
+    unsafe { libc::_exit(i32::from(code)) }
 }
 
 /// Says why the arguments do not make a run, on stderr in the log-line form, and returns the
