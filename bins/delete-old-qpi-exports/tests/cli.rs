@@ -8,19 +8,13 @@ use std::process::Output;
 const BIN: &str = env!("CARGO_BIN_EXE_delete-old-qpi-exports");
 
 fn run(buckets: &EnvBuckets, dir: &Path, args: &[&str]) -> Output {
-    cli::run(cli::command(BIN, dir).args(args).env("STORAGE_EMULATOR_HOST", &buckets.old.endpoint))
-}
-
-fn redacted(buckets: &EnvBuckets, dir: &Path) -> insta::Settings {
-    cli::snapshot_settings(dir, &[(&buckets.env, "ENV")])
+    cli::run(buckets.command(BIN, dir).args(args))
 }
 
 #[test]
 fn help_documents_examples_flags_and_exit_codes() {
-    let dir = migrate_testkit::temp_dir();
-    let out = cli::run(cli::command(BIN, dir.path()).arg("--help"));
-    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
-    cli::snapshot_settings(dir.path(), &[]).bind(|| insta::assert_snapshot!("help", cli::transcript(&out)));
+    let (help, settings) = cli::help(BIN);
+    settings.bind(|| insta::assert_snapshot!("help", help));
 }
 
 #[tokio::test]
@@ -49,7 +43,8 @@ async fn deletion_refuses_wrong_or_missing_confirmation_then_deletes_with_a_mani
 
     // Code still points at the old location: refused, and every file:line is listed.
     let out = run(&buckets, dir, &["--env", env, "--dry-run", "--code-dir", code]);
-    redacted(&buckets, dir)
+    buckets
+        .snapshot_settings(dir)
         .bind(|| insta::assert_snapshot!("delete_refused_by_code_references", cli::transcript(&out)));
     assert_eq!(out.status.code(), Some(4));
     std::fs::write(
@@ -60,7 +55,7 @@ async fn deletion_refuses_wrong_or_missing_confirmation_then_deletes_with_a_mani
 
     // Dry run passes and deletes nothing; wrong text and no terminal both refuse.
     let out = run(&buckets, dir, &["--env", env, "--code-dir", code]);
-    redacted(&buckets, dir).bind(|| insta::assert_snapshot!("delete_dry_run", cli::transcript(&out)));
+    buckets.snapshot_settings(dir).bind(|| insta::assert_snapshot!("delete_dry_run", cli::transcript(&out)));
     assert_eq!(out.status.code(), Some(0));
     let out = run(
         &buckets,
@@ -79,7 +74,9 @@ async fn deletion_refuses_wrong_or_missing_confirmation_then_deletes_with_a_mani
         dir,
         &["--env", env, "--confirm-delete", "--confirm-text", &source, "--code-dir", code],
     );
-    redacted(&buckets, dir).bind(|| insta::assert_snapshot!("delete_confirmed", cli::transcript(&out)));
+    buckets
+        .snapshot_settings(dir)
+        .bind(|| insta::assert_snapshot!("delete_confirmed", cli::transcript(&out)));
     assert_eq!(out.status.code(), Some(0));
     assert!(buckets.old.names("QPI_exports/").await.is_empty());
     let log = log_text(dir);

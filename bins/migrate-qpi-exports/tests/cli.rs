@@ -9,19 +9,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_migrate-qpi-exports");
 
 /// Runs the binary in `dir` against the emulator.
 fn run(buckets: &EnvBuckets, dir: &Path, args: &[&str]) -> Output {
-    cli::run(cli::command(BIN, dir).args(args).env("STORAGE_EMULATOR_HOST", &buckets.old.endpoint))
-}
-
-fn redacted(buckets: &EnvBuckets, dir: &Path) -> insta::Settings {
-    cli::snapshot_settings(dir, &[(&buckets.env, "ENV")])
+    cli::run(buckets.command(BIN, dir).args(args))
 }
 
 #[test]
 fn help_documents_examples_flags_and_exit_codes() {
-    let dir = migrate_testkit::temp_dir();
-    let out = cli::run(cli::command(BIN, dir.path()).arg("--help"));
-    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
-    cli::snapshot_settings(dir.path(), &[]).bind(|| insta::assert_snapshot!("help", cli::transcript(&out)));
+    let (help, settings) = cli::help(BIN);
+    settings.bind(|| insta::assert_snapshot!("help", help));
 }
 
 #[tokio::test]
@@ -29,7 +23,7 @@ async fn dry_run_analyses_both_sides_and_writes_nothing() {
     let (buckets, dir) = (env_buckets().await, migrate_testkit::temp_dir());
     seed_qpi_tree(&buckets.old, "QPI_exports/").await;
     let out = run(&buckets, dir.path(), &["--env", &buckets.env, "--dry-run"]);
-    redacted(&buckets, dir.path()).bind(|| insta::assert_snapshot!(cli::transcript(&out)));
+    buckets.snapshot_settings(dir.path()).bind(|| insta::assert_snapshot!(cli::transcript(&out)));
     assert_eq!(out.status.code(), Some(0));
     assert!(buckets.new.names("").await.is_empty(), "a dry run writes nothing");
     let logs: Vec<String> = std::fs::read_dir(dir.path().join("logs"))
@@ -48,7 +42,7 @@ async fn execute_copies_verifies_and_a_rerun_copies_only_new_objects() {
     let (buckets, dir) = (env_buckets().await, migrate_testkit::temp_dir());
     seed_qpi_tree(&buckets.old, "QPI_exports/").await;
     let out = run(&buckets, dir.path(), &["--env", &buckets.env, "--execute"]);
-    redacted(&buckets, dir.path()).bind(|| insta::assert_snapshot!(cli::transcript(&out)));
+    buckets.snapshot_settings(dir.path()).bind(|| insta::assert_snapshot!(cli::transcript(&out)));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(buckets.new.names("qpi_exports/").await.len(), 9);
     let log = log_text(dir.path());

@@ -171,7 +171,9 @@ async fn watch_ctrl_c(mut interrupts: Signal, stop: Arc<Notify>) {
         return;
     }
     if crate::confirm::prompting() {
-        exit_now("Interrupted at the confirmation prompt: nothing was changed.");
+        // Refused like any other unconfirmed step (the prompt may also see the key itself).
+        warn!("REFUSED: interrupted at the prompt (Ctrl-C); nothing was changed");
+        exit_at_once(exit::REFUSED);
     }
     stop.notify_one();
     tokio::select! {

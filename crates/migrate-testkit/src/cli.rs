@@ -58,6 +58,17 @@ pub fn snapshot_settings(dir: &Path, more: &[(&str, &str)]) -> insta::Settings {
     settings
 }
 
+/// Runs `bin --help` in a fresh temp dir; returns the transcript and the settings to snapshot
+/// it with: `let (help, settings) = help(BIN); settings.bind(|| insta::assert_snapshot!("help", help));`
+/// Needs no service. Panics unless `--help` exits 0.
+pub fn help(bin: &str) -> (String, insta::Settings) {
+    let dir = crate::temp_dir();
+    let out = run(command(bin, dir.path()).arg("--help"));
+    let text = transcript(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    (text, snapshot_settings(dir.path(), &[]))
+}
+
 /// `text` as a regular expression that matches it literally.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -146,6 +146,20 @@ pub struct EnvBuckets {
     pub new: TestBucket,
 }
 
+impl EnvBuckets {
+    /// `bin` run in `dir` (see [`crate::cli::command`]) against this emulator.
+    pub fn command(&self, bin: &str, dir: &std::path::Path) -> std::process::Command {
+        let mut cmd = crate::cli::command(bin, dir);
+        cmd.env("STORAGE_EMULATOR_HOST", &self.old.endpoint);
+        cmd
+    }
+
+    /// Snapshot settings that also redact the environment name as `[ENV]`.
+    pub fn snapshot_settings(&self, dir: &std::path::Path) -> insta::Settings {
+        crate::cli::snapshot_settings(dir, &[(&self.env, "ENV")])
+    }
+}
+
 /// Creates both buckets of [`EnvBuckets`] for a fresh environment name.
 pub async fn env_buckets() -> EnvBuckets {
     let env: String = format!("t{}", unique_name("").replace('_', "")).chars().take(20).collect();
