@@ -17,11 +17,30 @@ fn bad_locations_are_usage_errors() {
     for args in [
         &["--from", "gs://A/x", "--to", "memory://m/y/"][..],
         &["--env", "prod"],
+        &["--env", "../etc", "--from", "memory://m/x/", "--to", "memory://m/y/"],
+        &["--env", "Prod", "--from", "memory://m/x/", "--to", "memory://m/y/"],
         &["--from", "memory://m/x/", "--to", "memory://m/x"],
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", cli::transcript(&out));
     }
+}
+
+#[test]
+fn a_target_inside_the_source_or_the_reverse_is_refused_and_nothing_is_written() {
+    let dir = migrate_testkit::temp_dir();
+    std::fs::create_dir_all(dir.path().join("p/day_20240101")).unwrap();
+    std::fs::write(dir.path().join("p/day_20240101/a.jsonl"), "{\"a\":1}\n").unwrap();
+    let source = format!("file://{}/p/", dir.path().display());
+    let inside = format!("file://{}/p/backup/", dir.path().display());
+    for (from, to, says) in
+        [(&source, &inside, "lies inside the source"), (&inside, &source, "lies inside the target")]
+    {
+        let out = cli::run(cli::command(BIN, dir.path()).args(["--from", from, "--to", to, "--execute"]));
+        assert_eq!(out.status.code(), Some(2), "{}", cli::transcript(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{}", cli::transcript(&out));
+    }
+    assert!(!dir.path().join("p/backup").exists(), "nothing written into the source");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Command lines of the six bucket binaries (they differ only by preset).
 
 use crate::error::BucketsError;
-use crate::locations::Locations;
+use crate::locations::{Locations, Overlap};
 use crate::preset::{Preset, log_stem};
 use crate::progress::BarProgress;
 use crate::run::{DeleteRun, MigrateRun, run_delete, run_migrate, run_restore};
@@ -18,7 +18,7 @@ credentials; otherwise application default credentials or GOOGLE_APPLICATION_CRE
 #[derive(Debug, Args)]
 pub struct Common {
     /// Environment: derives both locations for the named tools, and names the log file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_env)]
     pub env: Option<String>,
     /// Source location (gs://, file://, memory://, s3://); overrides the one --env derives.
     #[arg(long, value_name = "URL")]
@@ -35,6 +35,16 @@ pub struct Common {
     /// Print the summary as JSON on stdout (log lines stay on stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+/// An environment name: lowercase letters, digits and `-` (it becomes part of bucket and file
+/// names).
+fn parse_env(text: &str) -> Result<String, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        Ok(text.to_string())
+    } else {
+        Err("use lowercase letters, digits and '-' only (e.g. prod, dev, staging-2)".into())
+    }
 }
 
 /// `migrate-*`: analyse, plan, copy, verify.
@@ -168,10 +178,10 @@ fn locations(common: &Common, preset: Preset) -> Result<(String, String), Bucket
     let from = common.from.clone().or_else(|| derived.as_ref().map(|d| d.0.clone()));
     let to = common.to.clone().or_else(|| derived.as_ref().map(|d| d.1.clone()));
     match (from, to) {
-        (Some(f), Some(t)) if f.trim_end_matches('/') == t.trim_end_matches('/') => {
-            Err(BucketsError::Usage(format!("source and target are the same location: {f}")))
-        }
-        (Some(f), Some(t)) => Ok((f, t)),
+        (Some(f), Some(t)) => match Overlap::of(&f, &t) {
+            Some(overlap) => Err(BucketsError::Usage(overlap.explain(&f, &t))),
+            None => Ok((f, t)),
+        },
         _ if preset == Preset::Generic => {
             Err(BucketsError::Usage("give both --from URL and --to URL".into()))
         }

@@ -14,6 +14,6 @@ mod render;
 pub mod run;
 
 pub use error::{BucketsError, Result};
-pub use locations::Locations;
+pub use locations::{Locations, Overlap};
 pub use preset::{Preset, log_stem};
 pub use progress::BarProgress;
