@@ -24,7 +24,7 @@ Examples (the rehearsal guide's steps):
   migrate-sql --mode migrate --config config.yml --batch-size 100000
 
 Target database: CRYPTO_DB_URL, else CRYPTO_DB_USER/CRYPTO_DB_PASS/CRYPTO_DB_HOST/CRYPTO_DB_NAME
-(a HOST that is a directory is a Unix socket), else database.url in the config.
+(all four, or none; a HOST that is a directory is a Unix socket), else database.url in the config.
 Passwords are always shown as ****.
 
 ";

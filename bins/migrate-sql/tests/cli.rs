@@ -260,3 +260,27 @@ fn ctrl_c_stops_the_run_with_exit_130_and_writes_nothing() {
         .unwrap();
     assert!(tables.is_empty(), "nothing written: {tables:?}");
 }
+
+#[test]
+fn a_partly_set_crypto_db_target_is_a_usage_error_not_a_fallback_to_the_config() {
+    let dir = migrate_testkit::temp_dir();
+    let config = dir.path().join("config.yml");
+    let fixture_text = std::fs::read_to_string(fixture()).unwrap();
+    std::fs::write(&config, format!("{fixture_text}\ndatabase:\n  url: sqlite:///./local-fallback.db\n"))
+        .unwrap();
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config.to_str().unwrap(), "--tables", "macro_minute"],
+        &[
+            ("CRYPTO_DB_USER", "crypto_user"),
+            ("CRYPTO_DB_PASS", "S3cr3t-pw"),
+            ("CRYPTO_DB_HOST", "127.0.0.1"),
+        ],
+    );
+    let text = transcript(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("but CRYPTO_DB_NAME not"), "{text}");
+    assert!(text.contains("ERROR | Set CRYPTO_DB_NAME as well"), "{text}");
+    assert!(!dir.path().join("local-fallback.db").exists(), "the config's database was not used");
+    assert!(!text.contains("S3cr3t-pw"), "{text}");
+}

@@ -37,6 +37,15 @@ pub enum SqlError {
     )]
     NoTarget,
 
+    /// Some of the `CRYPTO_DB_*` parts are set, not all of them.
+    #[error("{} set but {} not: the target database is incompletely configured", and_list(.set), and_list(.missing))]
+    PartialTarget {
+        /// The variables that are set.
+        set: Vec<&'static str>,
+        /// The ones missing.
+        missing: Vec<&'static str>,
+    },
+
     /// A target URL that cannot be used (shown masked).
     #[error("invalid database URL {url}: {reason}")]
     InvalidUrl {
@@ -131,6 +140,15 @@ pub enum SqlError {
     Core(#[from] migrate_core::CoreError),
 }
 
+/// `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 fn table_columns(columns: &[(String, UnsupportedColumn)]) -> String {
     columns.iter().map(|(table, c)| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
 }
@@ -197,6 +215,7 @@ impl Failure for SqlError {
             SqlError::ConfigRead { .. }
             | SqlError::ConfigInvalid { .. }
             | SqlError::NoTarget
+            | SqlError::PartialTarget { .. }
             | SqlError::InvalidUrl { .. }
             | SqlError::UnknownTable { .. }
             | SqlError::Unsupported { .. } => exit::USAGE,
@@ -214,6 +233,10 @@ impl Failure for SqlError {
                     .collect::<Vec<_>>()
                     .join("\n"),
             ),
+            SqlError::PartialTarget { missing, .. } => Some(format!(
+                "Set {} as well, or unset every CRYPTO_DB_* part to use CRYPTO_DB_URL or database.url.",
+                and_list(missing)
+            )),
             SqlError::Manifest { .. } => Some(
                 "Run the export again (migrate-sql --mode export --output DIR), then import from DIR.".into(),
             ),

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub const URL_VAR: &str = "CRYPTO_DB_URL";
 /// Parts of a URL, used when [`URL_VAR`] is not set.
 pub const PART_VARS: [&str; 4] = ["CRYPTO_DB_USER", "CRYPTO_DB_PASS", "CRYPTO_DB_HOST", "CRYPTO_DB_NAME"];
+/// The optional port that goes with [`PART_VARS`].
+pub const PORT_VAR: &str = "CRYPTO_DB_PORT";
 
 /// Where the target URL was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,17 +217,22 @@ pub fn resolve_url(
     if let Some(url) = get(URL_VAR) {
         return Ok((url, UrlSource::EnvUrl));
     }
-    if let (Some(user), Some(host), Some(name)) =
-        (get("CRYPTO_DB_USER"), get("CRYPTO_DB_HOST"), get("CRYPTO_DB_NAME"))
+    // Any part set means the parts are meant: all must be there, or the run would silently go
+    // to the config's database instead.
+    let set: Vec<&'static str> =
+        PART_VARS.iter().chain([&PORT_VAR]).copied().filter(|v| get(v).is_some()).collect();
+    let missing: Vec<&'static str> = PART_VARS.iter().copied().filter(|v| get(v).is_none()).collect();
+    if !set.is_empty() && !missing.is_empty() {
+        return Err(SqlError::PartialTarget { set, missing });
+    }
+    if let (Some(user), Some(pass), Some(host), Some(name)) =
+        (get("CRYPTO_DB_USER"), get("CRYPTO_DB_PASS"), get("CRYPTO_DB_HOST"), get("CRYPTO_DB_NAME"))
     {
         let enc = |s: &str| {
             percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
-        let auth = match get("CRYPTO_DB_PASS") {
-            Some(pass) => format!("{}:{}", enc(&user), enc(&pass)),
-            None => enc(&user),
-        };
-        let port = get("CRYPTO_DB_PORT");
+        let auth = format!("{}:{}", enc(&user), enc(&pass));
+        let port = get(PORT_VAR);
         let url = if host.starts_with('/') {
             // A directory such as /cloudsql/project:region:instance: a Unix socket.
             let port = port.map(|p| format!("&port={p}")).unwrap_or_default();

@@ -23,6 +23,7 @@ fn precedence_is_url_then_parts_then_config() {
     let all = env(&[
         ("CRYPTO_DB_URL", "sqlite:///./a.db"),
         ("CRYPTO_DB_USER", "u"),
+        ("CRYPTO_DB_PASS", "p"),
         ("CRYPTO_DB_HOST", "h"),
         ("CRYPTO_DB_NAME", "n"),
     ]);
@@ -44,6 +45,23 @@ fn precedence_is_url_then_parts_then_config() {
     assert_eq!(resolve_url(env(&[]), Some("sqlite:///c.db")).unwrap().1, UrlSource::Config);
     assert!(matches!(resolve_url(env(&[]), None), Err(SqlError::NoTarget)));
     assert!(matches!(resolve_url(env(&[("CRYPTO_DB_URL", "  ")]), None), Err(SqlError::NoTarget)));
+}
+
+#[test]
+fn a_partly_set_crypto_db_target_names_what_is_missing_instead_of_falling_back() {
+    let partial = env(&[("CRYPTO_DB_USER", "u"), ("CRYPTO_DB_PASS", "p"), ("CRYPTO_DB_HOST", "h")]);
+    let err = resolve_url(&partial, Some("sqlite:///./local.db")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CRYPTO_DB_USER, CRYPTO_DB_PASS and CRYPTO_DB_HOST set but CRYPTO_DB_NAME not: the target database is incompletely configured"
+    );
+    assert_eq!(err.exit_code(), 2);
+    let advice = err.advice().unwrap();
+    assert!(advice.starts_with("Set CRYPTO_DB_NAME as well"), "{advice}");
+    let port_only =
+        resolve_url(env(&[("CRYPTO_DB_PORT", "5433")]), Some("sqlite:///./local.db")).unwrap_err();
+    let text = port_only.to_string();
+    assert!(text.contains("CRYPTO_DB_USER, CRYPTO_DB_PASS, CRYPTO_DB_HOST and CRYPTO_DB_NAME not"), "{text}");
 }
 
 #[test]
