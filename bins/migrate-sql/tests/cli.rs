@@ -284,3 +284,26 @@ fn a_partly_set_crypto_db_target_is_a_usage_error_not_a_fallback_to_the_config()
     assert!(!dir.path().join("local-fallback.db").exists(), "the config's database was not used");
     assert!(!text.contains("S3cr3t-pw"), "{text}");
 }
+
+#[test]
+fn importing_a_directory_without_an_export_is_a_usage_error_with_one_piece_of_advice() {
+    let dir = migrate_testkit::temp_dir();
+    std::fs::create_dir_all(dir.path().join("migration-test")).unwrap();
+    let config = fixture();
+    let out = run(
+        dir.path(),
+        &[
+            "--mode",
+            "import",
+            "--config",
+            config.to_str().unwrap(),
+            "--input",
+            "./migration-test",
+            "--dry-run",
+        ],
+        &[("CRYPTO_DB_URL", "sqlite:///./migration-rehearsal.db")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert_eq!(transcript(&out).matches("Run the export first").count(), 1, "{}", transcript(&out));
+    redacted(dir.path()).bind(|| insta::assert_snapshot!(transcript(&out)));
+}

@@ -63,9 +63,7 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
         Mode::Import => {
             let dir = ParquetDir::new(args.input.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
             let target = connect(&config, &env, &args.options).await?;
-            let manifest = dir
-                .manifest()
-                .map_err(|e| SqlError::Manifest { file: dir.path().to_path_buf(), problem: e.to_string() })?;
+            let manifest = dir.manifest().map_err(|e| SqlError::from_manifest(dir.path(), e))?;
             let available: Vec<String> = manifest.tables.iter().map(|e| e.table.clone()).collect();
             let tables = engine::select_tables(
                 &config,

@@ -290,8 +290,7 @@ pub async fn import(
     opts: &RunOptions,
 ) -> Result<Summary> {
     info!("Starting import from {}", dir.path().display());
-    dir.check(tables)
-        .map_err(|e| SqlError::Manifest { file: dir.path().to_path_buf(), problem: e.to_string() })?;
+    dir.check(tables).map_err(|e| SqlError::from_manifest(dir.path(), e))?;
     let mut schemas = Vec::with_capacity(tables.len());
     for table in tables {
         schemas.push((table.clone(), dir.schema(table).await?));

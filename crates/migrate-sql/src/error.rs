@@ -77,6 +77,13 @@ pub enum SqlError {
         known: String,
     },
 
+    /// The import directory holds no export (no manifest.json).
+    #[error("{dir} holds no export: {dir}/manifest.json does not exist; nothing was imported")]
+    NoExport {
+        /// The import directory.
+        dir: PathBuf,
+    },
+
     /// The intermediate files do not match their manifest.
     #[error("{file}: {problem}; nothing was imported")]
     Manifest {
@@ -208,6 +215,16 @@ fn store_advice(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 const IF_EXISTS: &str =
     "Pass --if-exists replace to swap the table atomically, or --if-exists append to add rows.";
 
+impl SqlError {
+    /// The error for an export directory that `check` or `manifest` refused.
+    pub fn from_manifest(dir: &std::path::Path, e: store_parquet::ParquetError) -> SqlError {
+        match e {
+            store_parquet::ParquetError::NoManifest { .. } => SqlError::NoExport { dir: dir.to_path_buf() },
+            e => SqlError::Manifest { file: dir.to_path_buf(), problem: e.to_string() },
+        }
+    }
+}
+
 impl Failure for SqlError {
     /// 2 usage or configuration, 3 verification found a difference, 1 anything else.
     fn exit_code(&self) -> u8 {
@@ -216,6 +233,7 @@ impl Failure for SqlError {
             | SqlError::ConfigInvalid { .. }
             | SqlError::NoTarget
             | SqlError::PartialTarget { .. }
+            | SqlError::NoExport { .. }
             | SqlError::InvalidUrl { .. }
             | SqlError::UnknownTable { .. }
             | SqlError::Unsupported { .. } => exit::USAGE,
@@ -236,6 +254,10 @@ impl Failure for SqlError {
             SqlError::PartialTarget { missing, .. } => Some(format!(
                 "Set {} as well, or unset every CRYPTO_DB_* part to use CRYPTO_DB_URL or database.url.",
                 and_list(missing)
+            )),
+            SqlError::NoExport { dir } => Some(format!(
+                "Run the export first (migrate-sql --mode export --output {}), then import from that directory.",
+                dir.display()
             )),
             SqlError::Manifest { .. } => Some(
                 "Run the export again (migrate-sql --mode export --output DIR), then import from DIR.".into(),

@@ -25,12 +25,19 @@ pub enum ParquetError {
         detail: String,
     },
 
-    /// The manifest is missing or malformed.
+    /// The directory holds no export: its manifest does not exist.
+    #[error("{path} does not exist")]
+    NoManifest {
+        /// Where the manifest should be.
+        path: PathBuf,
+    },
+
+    /// The manifest cannot be read or is malformed.
     #[error("manifest {path}: {detail}")]
     Manifest {
-        /// The file or directory.
+        /// The manifest file.
         path: PathBuf,
-        /// What the server or library said.
+        /// What is wrong with it.
         detail: String,
     },
 

@@ -72,13 +72,9 @@ impl Manifest {
     /// Reads the manifest of `dir`.
     pub fn load(dir: &Path) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| ParquetError::Manifest {
-            path: path.clone(),
-            detail: if e.kind() == std::io::ErrorKind::NotFound {
-                "does not exist".into()
-            } else {
-                e.to_string()
-            },
+        let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ParquetError::NoManifest { path: path.clone() },
+            _ => ParquetError::Manifest { path: path.clone(), detail: e.to_string() },
         })?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| ParquetError::Manifest { path: path.clone(), detail: e.to_string() })?;
