@@ -112,3 +112,48 @@ fn log_text(dir: &Path) -> String {
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()
 }
+
+#[tokio::test]
+async fn the_reference_scan_catches_how_pipeline_code_builds_paths_and_skips_its_own_logs() {
+    let (buckets, tmp) = (env_buckets().await, migrate_testkit::temp_dir());
+    let dir = tmp.path();
+    let env = buckets.env.as_str();
+    seed_qpi_tree(&buckets.old, "QPI_exports/").await;
+    seed_qpi_tree(&buckets.new, "qpi_exports/").await;
+    let code = dir.join("dags");
+    std::fs::create_dir_all(&code).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(code.join(name), text).unwrap();
+    write("variable_bucket.py", "path = f\"gs://{DATA_GCS_BUCKET_NAME}/QPI_exports/\"\n");
+    write("joined.py", "path = os.path.join(f\"gs://data-bucket-{env}\", \"QPI_exports\", day)\n");
+    write("concatenated.py", "path = \"gs://data-bucket-\" + env + \"/QPI_exports/\"\n");
+    write("sibling.py", "old = f\"gs://data-bucket-{env}/QPI_exports_old/\"\n");
+    write("other_bucket.py", "other = \"gs://new-data-bucket-\" + env + \"/QPI_exports_old/\"\n");
+
+    // Scanning the run folder itself: the tool's own log files (they name the source) are not
+    // references.
+    let first = run(&buckets, dir, &["--env", env, "--dry-run"]);
+    assert_eq!(first.status.code(), Some(0), "{}", cli::transcript(&first));
+    let out = run(&buckets, dir, &["--env", env, "--dry-run", "--code-dir", "."]);
+    let text = cli::transcript(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    for file in ["variable_bucket.py", "joined.py", "concatenated.py"] {
+        assert!(text.contains(&format!("Update reference: dags/{file}:1:")), "{file}: {text}");
+    }
+    assert!(text.contains("Possible reference (review): dags/sibling.py:1:"), "{text}");
+    assert!(!text.contains("other_bucket.py"), "{text}");
+    assert!(!text.contains("reference: logs/") && !text.contains("(review): logs/"), "{text}");
+    assert!(text.contains("cannot see a location assembled at run time"), "{text}");
+
+    // Only half a location left: the checks pass, but not silently.
+    for file in ["variable_bucket.py", "joined.py", "concatenated.py"] {
+        std::fs::remove_file(code.join(file)).unwrap();
+    }
+    let out = run(&buckets, dir, &["--env", env, "--dry-run", "--code-dir", "dags"]);
+    let text = cli::transcript(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("All checks passed, but 1 code line may still refer to the source"), "{text}");
+
+    let out = run(&buckets, dir, &["--env", env, "--dry-run", "--code-dir", "no-such-folder"]);
+    assert_eq!(out.status.code(), Some(2), "{}", cli::transcript(&out));
+    assert_eq!(buckets.old.names("QPI_exports/").await.len(), 9, "nothing deleted");
+}

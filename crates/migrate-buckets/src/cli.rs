@@ -208,6 +208,7 @@ pub fn migrate_main(preset: Preset) -> ExitCode {
             overwrite_changed: cli.overwrite_changed,
             jobs: usize::from(cli.common.jobs),
             check_references: cli.check_references.clone(),
+            own_dirs: vec![cli.common.log_dir.clone()],
         };
         run_migrate(&Locations::new(), &run, &BarProgress::default()).await
     })
@@ -236,6 +237,11 @@ pub fn delete_main(preset: Preset) -> ExitCode {
             code_dir: cli.code_dir.clone(),
             jobs: usize::from(cli.common.jobs),
             manifest_dir: cli.manifest_dir.clone().unwrap_or_else(|| cli.common.log_dir.clone()),
+            own_dirs: [Some(&cli.common.log_dir), cli.manifest_dir.as_ref()]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
             run_stem: started.run_stem(),
         };
         run_delete(&Locations::new(), &run, &BarProgress::default()).await

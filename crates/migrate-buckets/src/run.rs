@@ -8,8 +8,8 @@ use crate::render;
 use migrate_cli::format::{bytes, count};
 use migrate_cli::{Ask, Confirmation, exit};
 use migrate_objects::{
-    CopyOptions, ObjectBackend, ObjectsError, Progress, ReferencePattern, check_deletion, copy,
-    delete_from_manifest, restore, scan_references, survey, verify,
+    CopyOptions, ObjectBackend, ObjectsError, Progress, Reference, ReferenceKind, ReferencePattern,
+    SCAN_LIMITS, check_deletion, copy, delete_from_manifest, restore, scan_references, survey, verify,
 };
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -36,19 +36,49 @@ pub struct MigrateRun {
     pub jobs: usize,
     /// A code tree to scan for references to the source.
     pub check_references: Option<PathBuf>,
+    /// The run's own folders (log, manifests): never scanned, they name the source by design.
+    pub own_dirs: Vec<PathBuf>,
 }
 
-fn patterns(url: &str, env: Option<&str>) -> Vec<ReferencePattern> {
-    vec![ReferencePattern::new(url, env)]
+/// A code tree to scan, the option that named it, and the run's own folders to leave out.
+struct CodeScan<'a> {
+    dir: &'a Path,
+    option: &'a str,
+    own_dirs: &'a [PathBuf],
 }
 
-fn scan(dir: &Path, url: &str, env: Option<&str>) -> Result<Vec<migrate_objects::Reference>> {
-    let found = scan_references(dir, &patterns(url, env))?;
-    info!("Scanned {} for references to {url}: {} found", dir.display(), found.len());
-    for r in &found {
-        warn!("Update reference: {}:{}: {}", r.file.display(), r.line, r.text);
+impl CodeScan<'_> {
+    /// Lists every line that refers, or may refer, to `url`.
+    fn run(&self, url: &str, env: Option<&str>) -> Result<Vec<Reference>> {
+        if !self.dir.is_dir() {
+            return Err(BucketsError::Usage(format!(
+                "{} {}: no such folder (give the folder of the code that uses the bucket)",
+                self.option,
+                self.dir.display()
+            )));
+        }
+        let found = scan_references(self.dir, &[ReferencePattern::new(url, env)], self.own_dirs)?;
+        let possible = found.iter().filter(|r| r.kind == ReferenceKind::Possible).count();
+        let possible_note =
+            if possible > 0 { format!(", {} possible", count(possible as u64)) } else { String::new() };
+        info!(
+            "Scanned {} for references to {url}: {} found{possible_note}",
+            self.dir.display(),
+            count((found.len() - possible) as u64)
+        );
+        for r in &found {
+            match r.kind {
+                ReferenceKind::Reference => {
+                    warn!("Update reference: {}:{}: {}", r.file.display(), r.line, r.text)
+                }
+                ReferenceKind::Possible => {
+                    warn!("Possible reference (review): {}:{}: {}", r.file.display(), r.line, r.text)
+                }
+            }
+        }
+        info!("{SCAN_LIMITS}");
+        Ok(found)
     }
-    Ok(found)
 }
 
 /// Analyse, plan and (with `execute`) copy and verify.
@@ -66,7 +96,10 @@ pub async fn run_migrate(
         if run.execute { "EXECUTE" } else { "DRY-RUN (nothing is written; --execute to copy)" }
     );
     let references = match &run.check_references {
-        Some(dir) => Some(scan(dir, &run.source, run.env.as_deref())?),
+        Some(dir) => {
+            let scan = CodeScan { dir, option: "--check-references", own_dirs: &run.own_dirs };
+            Some(scan.run(&run.source, run.env.as_deref())?)
+        }
         None => None,
     };
     let s = survey(source.as_ref(), target.as_ref(), &critical, run.overwrite_changed, run.jobs, progress)
@@ -154,6 +187,8 @@ pub struct DeleteRun {
     pub jobs: usize,
     /// Where the manifest is written locally.
     pub manifest_dir: PathBuf,
+    /// The run's own folders (log, manifests): never scanned, they name the source by design.
+    pub own_dirs: Vec<PathBuf>,
     /// File stem of this run (`delete_old_qpi_exports_prod_20261121_101500`).
     pub run_stem: String,
 }
@@ -172,7 +207,10 @@ pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn P
         }
     );
     let references = match &run.code_dir {
-        Some(dir) => Some(scan(dir, &run.source, run.env.as_deref())?),
+        Some(dir) => {
+            let scan = CodeScan { dir, option: "--code-dir", own_dirs: &run.own_dirs };
+            Some(scan.run(&run.source, run.env.as_deref())?)
+        }
         None => None,
     };
     let manifest_path = run.manifest_dir.join(format!("{}_manifest.jsonl", run.run_stem));
@@ -205,8 +243,17 @@ pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn P
     let what = format!("{} from {}", render::tally(&objects), source.url());
     if !run.confirm_delete {
         info!("[DRY-RUN] Would delete {what}");
+        let possible =
+            check.references.iter().flatten().filter(|r| r.kind == ReferenceKind::Possible).count();
+        let passed = match possible {
+            0 => "All checks passed.".to_string(),
+            n => format!(
+                "All checks passed, but {} may still refer to the source: review them (listed above) before deleting.",
+                migrate_cli::format::counted(n as u64, "code line", "code lines")
+            ),
+        };
         let text = format!(
-            "{table}\n[DRY-RUN] Would delete {what}.\nAll checks passed. Run again with --confirm-delete to delete."
+            "{table}\n[DRY-RUN] Would delete {what}.\n{passed} Run again with --confirm-delete to delete."
         );
         return Ok(Outcome { exit: exit::OK, json: summary, text });
     }

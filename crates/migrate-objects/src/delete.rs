@@ -6,7 +6,7 @@ use crate::backend::{DeleteOutcome, ObjectBackend};
 use crate::error::{ObjectsError, Result};
 use crate::layout::{CriticalKind, LayoutAnalyzer, LayoutReport};
 use crate::manifest::{Manifest, ManifestWriter};
-use crate::references::Reference;
+use crate::references::{Reference, ReferenceKind};
 use crate::report::{Capped, Problem, Progress, Tally};
 use crate::verify::{VerifyReport, verify};
 use futures::{StreamExt, TryStreamExt};
@@ -131,14 +131,18 @@ pub async fn check_deletion(
             ));
         }
     }
-    if let Some(refs) = &references
-        && !refs.is_empty()
-    {
-        refusals.push(format!(
-            "{} code lines still refer to {} (update them first)",
-            refs.len(),
-            source.url()
-        ));
+    if let Some(refs) = &references {
+        let sure = refs.iter().filter(|r| r.kind == ReferenceKind::Reference).count();
+        if sure > 0 {
+            refusals.push(format!("{sure} code lines still refer to {} (update them first)", source.url()));
+        }
+        let possible = refs.len() - sure;
+        if possible > 0 {
+            warnings.push(format!(
+                "{possible} code lines may refer to {} (half of the location only): review them",
+                source.url()
+            ));
+        }
     }
     Ok(DeletionCheck { verify, source_layout, references, refusals, warnings, manifest: writer })
 }

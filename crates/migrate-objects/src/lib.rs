@@ -66,7 +66,7 @@ pub use layout::{
 pub use manifest::{Manifest, ManifestSummary, ManifestWriter};
 pub use object_store_backend::{ObjectStoreBackend, normalize_prefix};
 pub use plan::{Action, PlanSummary, Survey, decide, survey};
-pub use references::{Reference, ReferencePattern, scan as scan_references};
+pub use references::{Reference, ReferenceKind, ReferencePattern, SCAN_LIMITS, scan as scan_references};
 pub use report::{Capped, LIST_CAP, NoProgress, Problem, Progress, Tally};
 pub use restore::{RestoreReport, restore};
 pub use verify::{VerifyReport, verify};

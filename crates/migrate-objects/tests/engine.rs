@@ -167,7 +167,12 @@ async fn deletion_is_refused_for_an_empty_source_or_an_incomplete_copy() {
 
     // Code that still refers to the source refuses too.
     copy(src.as_ref(), dst.as_ref(), CopyOptions::default(), &NoProgress).await.unwrap();
-    let refs = vec![migrate_objects::Reference { file: "dag.py".into(), line: 3, text: "old".into() }];
+    let refs = vec![migrate_objects::Reference {
+        file: "dag.py".into(),
+        line: 3,
+        text: "old".into(),
+        kind: migrate_objects::ReferenceKind::Reference,
+    }];
     let check =
         check_deletion(src.as_ref(), dst.as_ref(), &qpi(), Some(refs), None, 4, &NoProgress).await.unwrap();
     assert_eq!(check.refusals.len(), 1, "{:?}", check.refusals);
