@@ -115,6 +115,9 @@ pub fn verify_table(v: &VerifyReport) -> String {
     for d in &v.different.items {
         warn!("Different in target: {} ({})", d.key, d.reason);
     }
+    for k in &v.new_since_copy.items {
+        warn!("New in the source since the copy began (re-run to copy): {k}");
+    }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec!["Check", "Result"]);
@@ -123,7 +126,18 @@ pub fn verify_table(v: &VerifyReport) -> String {
     t.add_row(vec!["Missing in target".to_string(), count(v.missing.total)]);
     t.add_row(vec!["Different in target".to_string(), count(v.different.total)]);
     t.add_row(vec!["Only in target (kept)".to_string(), count(v.extra_in_target)]);
-    let verdict = if v.passed() { "✓ PASSED" } else { "✗ FAILED" };
+    let new = v.new_since_copy.total;
+    if new > 0 {
+        t.add_row(vec!["New in source since the copy".to_string(), count(new)]);
+    }
+    let verdict = match (v.passed(), new) {
+        (true, 0) => "✓ PASSED".to_string(),
+        (true, n) => format!(
+            "✓ PASSED for what the copy saw; {} new since the plan: re-run to copy",
+            migrate_cli::format::counted(n, "object is", "objects are")
+        ),
+        (false, _) => "✗ FAILED".to_string(),
+    };
     format!("{t}\nVerification: {verdict}")
 }
 

@@ -69,4 +69,4 @@ pub use plan::{Action, PlanSummary, Survey, decide, survey};
 pub use references::{Reference, ReferenceKind, ReferencePattern, SCAN_LIMITS, scan as scan_references};
 pub use report::{Capped, LIST_CAP, NoProgress, Problem, Progress, Tally};
 pub use restore::{RestoreReport, restore};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyReport, verify, verify_copy};

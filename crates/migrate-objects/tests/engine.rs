@@ -4,7 +4,7 @@
 use migrate_objects::testing::{Capabilities, FailsAfter, conformance, keys, put_bytes, read_bytes};
 use migrate_objects::{
     CopyOptions, CriticalKind, Manifest, NoProgress, ObjectBackend, ObjectStoreBackend, check_deletion, copy,
-    delete_from_manifest, restore, survey, verify,
+    delete_from_manifest, restore, survey, verify, verify_copy,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -220,4 +220,32 @@ async fn deletes_exactly_the_manifest_then_restores() {
     );
     let again = restore(&manifest, src.as_ref(), dst.as_ref(), true, 4, &NoProgress).await.unwrap();
     assert_eq!((again.restored.objects, again.already_present.objects), (0, 6));
+}
+
+#[tokio::test]
+async fn objects_written_during_a_copy_are_new_since_the_copy_not_failures() {
+    let (src, dst) = memory("live");
+    qpi_tree(src.as_ref()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let copy_started = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let copied = copy(src.as_ref(), dst.as_ref(), CopyOptions::default(), &NoProgress).await.unwrap();
+    assert_eq!(copied.copied.objects, 7);
+
+    // The exporting system keeps writing: a new day, and a rewritten part.
+    put_bytes(src.as_ref(), "qpi_answers_20240107/part-0.jsonl", b"{\"late\":1}\n").await;
+    put_bytes(src.as_ref(), "qpi_answers_20240101/part-0.jsonl", b"{\"rewritten\":1}\n").await;
+    let v = verify_copy(src.as_ref(), dst.as_ref(), 4, &NoProgress, copy_started).await.unwrap();
+    assert!(v.passed(), "{v:?}");
+    assert_eq!(v.new_since_copy.total, 2, "{v:?}");
+    // The same state judged strictly (as before a deletion) is a difference.
+    let strict = verify(src.as_ref(), dst.as_ref(), 4, &NoProgress, &mut |_| Ok(())).await.unwrap();
+    assert!(!strict.passed());
+
+    // An object the copy should have written but that is not there is still a failure.
+    let lost = dst.head("README.txt").await.unwrap().expect("copied");
+    dst.delete_if_unchanged(&lost).await.unwrap();
+    let v = verify_copy(src.as_ref(), dst.as_ref(), 4, &NoProgress, copy_started).await.unwrap();
+    assert!(!v.passed());
+    assert_eq!(v.missing.items, vec!["README.txt".to_string()]);
 }
