@@ -307,3 +307,63 @@ fn importing_a_directory_without_an_export_is_a_usage_error_with_one_piece_of_ad
     assert_eq!(transcript(&out).matches("Run the export first").count(), 1, "{}", transcript(&out));
     redacted(dir.path()).bind(|| insta::assert_snapshot!(transcript(&out)));
 }
+
+/// The fixture config with `entry` (`  table:\n    key: …`) added to its `table_options:`, the
+/// file's last section.
+fn with_table_options(dir: &Path, entry: &str) -> PathBuf {
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    let last_section = text.lines().rfind(|l| !l.starts_with(' ') && !l.is_empty()).unwrap();
+    assert_eq!(last_section, "table_options:", "the fixture's last section");
+    let path = dir.join("config.yml");
+    std::fs::write(&path, format!("{}\n{entry}", text.trim_end())).unwrap();
+    path
+}
+
+#[test]
+fn the_sqlite_rehearsal_refuses_what_postgresql_would_reject_before_writing() {
+    let dir = migrate_testkit::temp_dir();
+    let config = with_table_options(
+        dir.path(),
+        "  macro_minute:\n    primary_key: [nosuchcol]\n    indexes: [[ts, nosuchcol2]]\n",
+    );
+    let args = ["--mode", "migrate", "--config", config.to_str().unwrap(), "--tables", "macro_minute"];
+    for dry_run in [true, false] {
+        let mut args = args.to_vec();
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let out = run(dir.path(), &args, &[("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")]);
+        let text = transcript(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains("table_options.macro_minute.primary_key names column \"nosuchcol\""), "{text}");
+        assert!(text.contains("table_options.macro_minute.indexes names column \"nosuchcol2\""), "{text}");
+        assert!(!dir.path().join("rehearsal.db").exists(), "nothing written");
+    }
+
+    // A SQLite file in a folder that does not exist is caught by the dry run too.
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", fixture().to_str().unwrap(), "--dry-run"],
+        &[("CRYPTO_DB_URL", "sqlite:///./no/such/folder/rehearsal.db")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(transcript(&out).contains("the folder ./no/such/folder does not exist"), "{}", transcript(&out));
+}
+
+#[test]
+fn a_per_target_column_type_leaves_the_other_target_alone() {
+    let dir = migrate_testkit::temp_dir();
+    let config =
+        with_table_options(dir.path(), "  macro_minute:\n    column_types: {spx: {postgresql: text}}\n");
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config.to_str().unwrap(), "--tables", "macro_minute"],
+        &[("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let conn = rusqlite::Connection::open(dir.path().join("rehearsal.db")).unwrap();
+    let declared: String = conn
+        .query_row("SELECT type FROM pragma_table_info('macro_minute') WHERE name = 'spx'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(declared, "REAL", "SQLite keeps its own mapping");
+}

@@ -164,16 +164,25 @@ impl std::fmt::Display for UnsupportedColumn {
 }
 
 /// Plans every column of a table for a SQL target: `plan_one` maps a field (and its configured
-/// override) to the store's column plan. Overrides naming a column the table lacks are refused;
-/// otherwise every column that cannot be stored is reported at once.
+/// override) to the store's column plan. Hints (primary key, indexes, overrides) naming a column
+/// the table lacks are refused; otherwise every column that cannot be stored is reported at once.
 pub fn plan_columns<P>(
     schema: &Schema,
-    column_types: &std::collections::BTreeMap<String, String>,
+    hints: &crate::TableHints,
     plan_one: impl Fn(&Field, Option<&str>) -> Result<P, Unsupported>,
 ) -> Result<Vec<P>, PlanError> {
-    if let Some(unknown) = column_types.keys().find(|c| schema.field_with_name(c).is_err()) {
-        return Err(PlanError::UnknownColumn(unknown.clone()));
+    let named = hints
+        .primary_key
+        .iter()
+        .map(|c| ("primary key", c))
+        .chain(hints.indexes.iter().flatten().map(|c| ("index", c)))
+        .chain(hints.column_types.keys().map(|c| ("column type override", c)));
+    for (hint, column) in named {
+        if schema.field_with_name(column).is_err() {
+            return Err(PlanError::UnknownColumn { hint, column: column.clone() });
+        }
     }
+    let column_types = &hints.column_types;
     let mut plans = Vec::with_capacity(schema.fields().len());
     let mut unsupported = Vec::new();
     for f in schema.fields() {
@@ -193,8 +202,13 @@ pub fn plan_columns<P>(
 /// Why [`plan_columns`] refused a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
-    /// An override names a column the table does not have.
-    UnknownColumn(String),
+    /// A hint names a column the table does not have.
+    UnknownColumn {
+        /// Which hint: `primary key`, `index` or `column type override`.
+        hint: &'static str,
+        /// The column it names.
+        column: String,
+    },
     /// These columns cannot be stored (every one of them, in schema order).
     Unsupported(Vec<UnsupportedColumn>),
 }
@@ -281,7 +295,7 @@ mod tests {
             DataType::Null => Err(Unsupported { why: "no form".into(), fix: Remedy::Exclude }),
             _ => Ok(f.name().clone()),
         };
-        let none = std::collections::BTreeMap::new();
+        let none = crate::TableHints::default();
         match plan_columns(&schema, &none, plan) {
             Err(PlanError::Unsupported(columns)) => {
                 let names: Vec<&str> = columns.iter().map(|c| c.column.as_str()).collect();
@@ -290,8 +304,12 @@ mod tests {
             }
             other => panic!("expected both columns refused: {other:?}"),
         }
-        let mut unknown = std::collections::BTreeMap::new();
-        unknown.insert("zz".to_string(), "text".to_string());
-        assert_eq!(plan_columns(&schema, &unknown, plan), Err(PlanError::UnknownColumn("zz".into())));
+        let mut unknown = crate::TableHints::default();
+        unknown.column_types.insert("zz".to_string(), "text".to_string());
+        let refused = Err(PlanError::UnknownColumn { hint: "column type override", column: "zz".into() });
+        assert_eq!(plan_columns(&schema, &unknown, plan), refused);
+        let key = crate::TableHints { primary_key: vec!["nosuchcol".into()], ..Default::default() };
+        let refused = Err(PlanError::UnknownColumn { hint: "primary key", column: "nosuchcol".into() });
+        assert_eq!(plan_columns(&schema, &key, plan), refused);
     }
 }

@@ -71,6 +71,13 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
                 Some(&args.tables),
                 &dir.path().display().to_string(),
             )?;
+            let columns: Vec<(String, Vec<String>)> = manifest
+                .tables
+                .iter()
+                .filter(|e| tables.contains(&e.table))
+                .map(|e| (e.table.clone(), e.schema.iter().map(|f| f.name.clone()).collect()))
+                .collect();
+            engine::check_table_options(&config, &columns)?;
             engine::import(&dir, &tables, &target, &args.options).await?;
             Ok(Outcome::new(exit::OK, ""))
         }
@@ -134,6 +141,11 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
     for table in &tables {
         schemas.push((table.clone(), migrate_core::TableSource::schema(&duck, table).await?));
     }
+    let columns: Vec<(String, Vec<String>)> = schemas
+        .iter()
+        .map(|(t, s)| (t.clone(), s.fields().iter().map(|f| f.name().clone()).collect()))
+        .collect();
+    engine::check_table_options(config, &columns)?;
     target.check_types(&schemas)?;
     match &args.keep_intermediate {
         Some(dir) => {

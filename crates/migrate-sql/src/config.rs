@@ -87,9 +87,63 @@ pub struct TableOptions {
     /// Indexes, each a list of columns, created after loading.
     #[serde(default)]
     pub indexes: Vec<Vec<String>>,
-    /// Column → target SQL type, overriding the default mapping (e.g. `NUMERIC(39,0)`).
+    /// Column → target SQL type, overriding the default mapping: one type for every target
+    /// (`close: TEXT`) or one per target (`close: {sqlite: TEXT}`; a target not named keeps its
+    /// default mapping).
     #[serde(default)]
-    pub column_types: BTreeMap<String, String>,
+    pub column_types: BTreeMap<String, ColumnType>,
+}
+
+/// A `column_types` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum ColumnType {
+    /// The same type on every target.
+    Every(String),
+    /// A type per target.
+    PerTarget(PerTarget),
+}
+
+/// `{sqlite: TEXT, postgresql: numeric}`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PerTarget {
+    /// The type in SQLite.
+    #[serde(default)]
+    pub sqlite: Option<String>,
+    /// The type in PostgreSQL.
+    #[serde(default)]
+    pub postgresql: Option<String>,
+}
+
+/// Which kind of target a run writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgresql,
+}
+
+impl TargetKind {
+    /// The key of this target in a per-target `column_types` entry.
+    pub fn key(self) -> &'static str {
+        match self {
+            TargetKind::Sqlite => "sqlite",
+            TargetKind::Postgresql => "postgresql",
+        }
+    }
+}
+
+impl ColumnType {
+    /// The type for `target`; `None` keeps the default mapping.
+    pub fn for_target(&self, target: TargetKind) -> Option<&str> {
+        match (self, target) {
+            (ColumnType::Every(t), _) => Some(t),
+            (ColumnType::PerTarget(p), TargetKind::Sqlite) => p.sqlite.as_deref(),
+            (ColumnType::PerTarget(p), TargetKind::Postgresql) => p.postgresql.as_deref(),
+        }
+    }
 }
 
 impl Config {

@@ -1,7 +1,7 @@
 //! Opening the source and the target, and the modes: export, import, migrate, verify.
 //! Log lines follow the rehearsal guide so operators see what they are used to.
 
-use crate::config::Config;
+use crate::config::{Config, TargetKind};
 use crate::error::{Result, SqlError};
 use crate::progress::WithProgress;
 use crate::target_url::Target;
@@ -86,20 +86,44 @@ pub fn source_tables(duck: &DuckDbSource) -> Result<Vec<String>> {
     Ok(duck.relations().map_err(|e| SqlError::DuckDb(e.to_string()))?.into_iter().map(|r| r.name).collect())
 }
 
-/// The per-table hints of the config, in the form the stores take.
-pub fn hints(config: &Config) -> BTreeMap<String, TableHints> {
+/// The per-table hints of the config for one kind of target, in the form the stores take.
+pub fn hints(config: &Config, target: TargetKind) -> BTreeMap<String, TableHints> {
     config
         .table_options
         .iter()
         .map(|(t, o)| {
-            let h = TableHints {
-                primary_key: o.primary_key.clone(),
-                indexes: o.indexes.clone(),
-                column_types: o.column_types.clone(),
-            };
+            let column_types = o
+                .column_types
+                .iter()
+                .filter_map(|(c, ty)| ty.for_target(target).map(|ty| (c.clone(), ty.to_string())))
+                .collect();
+            let h =
+                TableHints { primary_key: o.primary_key.clone(), indexes: o.indexes.clone(), column_types };
             (t.clone(), h)
         })
         .collect()
+}
+
+/// Every `table_options` entry that names a column its table does not have (primary key,
+/// index or column type), across all `tables`: checked before anything is written, dry run
+/// included, so a rehearsal on one target catches what another would reject mid-run.
+/// `tables` are names with their column names.
+pub fn check_table_options(config: &Config, tables: &[(String, Vec<String>)]) -> Result<()> {
+    let mut problems = Vec::new();
+    for (table, columns) in tables {
+        let Some(options) = config.table_options.get(table) else { continue };
+        let mut named = |what: &str, column: &str| {
+            if !columns.iter().any(|c| c == column) {
+                problems.push(format!(
+                    "table_options.{table}.{what} names column {column:?}, which {table} does not have"
+                ));
+            }
+        };
+        options.primary_key.iter().for_each(|c| named("primary_key", c));
+        options.indexes.iter().flatten().for_each(|c| named("indexes", c));
+        options.column_types.keys().for_each(|c| named("column_types", c));
+    }
+    if problems.is_empty() { Ok(()) } else { Err(SqlError::TableOptions { problems }) }
 }
 
 /// A store's refusal, before it is turned into a [`SqlError`].
@@ -125,7 +149,17 @@ impl TargetDb {
     pub async fn open(target: &Target, config: &Config, options: &RunOptions) -> Result<TargetDb> {
         match target {
             Target::Sqlite { path: Some(path), .. } => {
-                Ok(TargetDb::Sqlite(SqliteStore::new(path).with_hints(hints(config))))
+                // The file is only created by the first write: check its folder now, so a dry
+                // run catches a wrong path too.
+                let folder =
+                    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+                if !folder.is_dir() {
+                    return Err(SqlError::InvalidUrl {
+                        url: target.to_string(),
+                        reason: format!("the folder {} does not exist", folder.display()),
+                    });
+                }
+                Ok(TargetDb::Sqlite(SqliteStore::new(path).with_hints(hints(config, TargetKind::Sqlite))))
             }
             Target::Sqlite { path: None, .. } => Err(SqlError::InvalidUrl {
                 url: target.to_string(),
@@ -146,7 +180,7 @@ impl TargetDb {
                     Some(n) => store.with_copy_streams(n),
                     None => store,
                 };
-                Ok(TargetDb::Postgres(store.with_hints(hints(config))))
+                Ok(TargetDb::Postgres(store.with_hints(hints(config, TargetKind::Postgresql))))
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The one error type of `migrate-sql`, with the exit code each kind maps to and the advice
 //! this tool gives (the store crates only state facts).
 
+use crate::config::TargetKind;
 use migrate_cli::{Failure, exit};
 use migrate_core::CoreError;
 use migrate_core::convert::{Remedy, UnsupportedColumn, ValueColumn};
@@ -93,6 +94,13 @@ pub enum SqlError {
         problem: String,
     },
 
+    /// `table_options` entries that name columns their tables do not have; nothing was written.
+    #[error("{}; nothing was written", .problems.join("; "))]
+    TableOptions {
+        /// One sentence per entry.
+        problems: Vec<String>,
+    },
+
     /// Columns the target cannot hold without loss, in every table asked for; nothing was written.
     #[error("{dialect} cannot store these columns without loss: {}; nothing was written", table_columns(.columns))]
     Unsupported {
@@ -176,35 +184,36 @@ fn column_advice(table: &str, column: &str, fix: &Remedy) -> String {
 fn store_advice(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     use store_postgres::PgError;
     use store_sqlite::SqliteError;
-    let values = |table: &str, columns: &[ValueColumn]| {
+    // The override is for this target only, so a fix for SQLite leaves PostgreSQL's mapping be.
+    let values = |target: TargetKind, table: &str, columns: &[ValueColumn]| {
         let advice = columns.iter().map(|c| {
             format!(
-                "Set table_options.{table}.column_types.{} to {} in the config to store it without loss.",
-                c.column, c.fix
+                "Set table_options.{table}.column_types.{} to {{{}: {}}} in the config to store it without loss.",
+                c.column,
+                target.key(),
+                c.fix
             )
         });
         advice.collect::<Vec<_>>().join("\n")
     };
     let unknown = |table: &str, column: &str| {
-        format!(
-            "Remove table_options.{table}.column_types.{column} from the config, or correct the column name."
-        )
+        format!("Correct or remove the entry naming {column:?} in the config's table_options.{table}.")
     };
     let unsupported = |table: &str, columns: &[UnsupportedColumn]| {
         columns.iter().map(|c| column_advice(table, &c.column, &c.fix)).collect::<Vec<_>>().join("\n")
     };
     if let Some(e) = e.downcast_ref::<PgError>() {
         return match e {
-            PgError::Value { table, columns } => Some(values(table, columns)),
-            PgError::UnknownColumn { table, column } => Some(unknown(table, column)),
+            PgError::Value { table, columns } => Some(values(TargetKind::Postgresql, table, columns)),
+            PgError::UnknownColumn { table, column, .. } => Some(unknown(table, column)),
             PgError::Unsupported { table, columns } => Some(unsupported(table, columns)),
             _ => None,
         };
     }
     if let Some(e) = e.downcast_ref::<SqliteError>() {
         return match e {
-            SqliteError::Value { table, columns } => Some(values(table, columns)),
-            SqliteError::UnknownColumn { table, column } => Some(unknown(table, column)),
+            SqliteError::Value { table, columns } => Some(values(TargetKind::Sqlite, table, columns)),
+            SqliteError::UnknownColumn { table, column, .. } => Some(unknown(table, column)),
             SqliteError::Unsupported { table, columns } => Some(unsupported(table, columns)),
             _ => None,
         };
@@ -234,6 +243,7 @@ impl Failure for SqlError {
             | SqlError::NoTarget
             | SqlError::PartialTarget { .. }
             | SqlError::NoExport { .. }
+            | SqlError::TableOptions { .. }
             | SqlError::InvalidUrl { .. }
             | SqlError::UnknownTable { .. }
             | SqlError::Unsupported { .. } => exit::USAGE,
@@ -255,6 +265,9 @@ impl Failure for SqlError {
                 "Set {} as well, or unset every CRYPTO_DB_* part to use CRYPTO_DB_URL or database.url.",
                 and_list(missing)
             )),
+            SqlError::TableOptions { .. } => {
+                Some("Correct or remove those entries in the config's table_options.".into())
+            }
             SqlError::NoExport { dir } => Some(format!(
                 "Run the export first (migrate-sql --mode export --output {}), then import from that directory.",
                 dir.display()

@@ -1,7 +1,7 @@
 //! config.yml: the guide's shape, views in file order, unknown keys refused.
 
 use migrate_cli::Failure;
-use migrate_sql::config::Config;
+use migrate_sql::config::{Config, TargetKind};
 
 const GUIDE: &str = r#"
 duckdb:
@@ -18,7 +18,7 @@ table_options:
   bars_1s:
     primary_key: [symbol, ts]
     indexes: [[ts]]
-    column_types: {volume: TEXT}
+    column_types: {volume: TEXT, close: {sqlite: TEXT}}
 "#;
 
 #[test]
@@ -29,7 +29,18 @@ fn reads_the_guides_config_and_keeps_view_order() {
     assert_eq!(c.database.unwrap().url.as_deref(), Some("sqlite:///./migration-rehearsal.db"));
     let o = c.table_options.get("bars_1s").unwrap();
     assert_eq!(o.primary_key, vec!["symbol", "ts"]);
-    assert_eq!(o.column_types.get("volume").map(String::as_str), Some("TEXT"));
+    let ty = |column: &str, target| o.column_types.get(column).and_then(|t| t.for_target(target));
+    assert_eq!(ty("volume", TargetKind::Sqlite), Some("TEXT"));
+    assert_eq!(ty("volume", TargetKind::Postgresql), Some("TEXT"));
+    assert_eq!(ty("close", TargetKind::Sqlite), Some("TEXT"), "per-target override");
+    assert_eq!(ty("close", TargetKind::Postgresql), None, "PostgreSQL keeps its default mapping");
+}
+
+#[test]
+fn a_per_target_override_names_only_known_targets() {
+    let text = GUIDE.replace("{sqlite: TEXT}", "{sqlite: TEXT, mysql: TEXT}");
+    let err = Config::parse(&text).unwrap_err();
+    assert_eq!(err.exit_code(), 2, "{err}");
 }
 
 #[test]

@@ -96,7 +96,10 @@ async fn duckdb_types_migrate_to_sqlite_and_verify() {
     // NaN has no SQLite REAL form: the run stops (writing nothing) until the column is TEXT.
     assert_eq!(
         overrides,
-        vec![("f64".to_string(), "TEXT".to_string()), ("f32".to_string(), "TEXT".to_string())]
+        vec![
+            ("f64".to_string(), "{sqlite: TEXT}".to_string()),
+            ("f32".to_string(), "{sqlite: TEXT}".to_string())
+        ]
     );
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (u, e, ts): (String, String, String) = conn
@@ -117,6 +120,6 @@ async fn duckdb_types_migrate_to_postgres_and_verify() {
     assert_eq!(runs, 2, "every column that needs an override is named by the first failed run");
     // DuckDB writes HUGEINT as DECIMAL(38,0) though it reaches 39 digits: unconstrained numeric.
     // PostgreSQL keeps microseconds: nanosecond timestamps need the bigint override.
-    let expected = [("h", "numeric"), ("ts_ns", "bigint")];
+    let expected = [("h", "{postgresql: numeric}"), ("ts_ns", "{postgresql: bigint}")];
     assert_eq!(overrides, expected.map(|(c, t)| (c.to_string(), t.to_string())));
 }

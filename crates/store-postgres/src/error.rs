@@ -54,11 +54,13 @@ pub enum PgError {
         detail: String,
     },
 
-    /// A type override names a column the table does not have.
-    #[error("a column type override names column {column:?}, which table {table} does not have")]
+    /// A hint (primary key, index, column type override) names a column the table does not have.
+    #[error("the {hint} names column {column:?}, which table {table} does not have")]
     UnknownColumn {
         /// The table.
         table: String,
+        /// Which hint: `primary key`, `index` or `column type override`.
+        hint: &'static str,
         /// The column.
         column: String,
     },

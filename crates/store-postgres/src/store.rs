@@ -91,8 +91,10 @@ impl PostgresStore {
 
     /// How `table` would be stored, or every column that cannot be stored without loss.
     pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
-        plan_columns(schema, &self.hints(table).column_types, plan_column).map_err(|e| match e {
-            PlanError::UnknownColumn(column) => PgError::UnknownColumn { table: table.into(), column },
+        plan_columns(schema, &self.hints(table), plan_column).map_err(|e| match e {
+            PlanError::UnknownColumn { hint, column } => {
+                PgError::UnknownColumn { table: table.into(), hint, column }
+            }
             PlanError::Unsupported(columns) => PgError::Unsupported { table: table.into(), columns },
         })
     }

@@ -54,8 +54,10 @@ impl SqliteStore {
     /// How `table` would be stored, or every column that cannot be stored without loss.
     /// Pure: call it for every table before writing anything.
     pub fn plan(&self, table: &str, schema: &Schema) -> Result<Vec<ColumnPlan>> {
-        plan_columns(schema, &self.hints(table).column_types, plan_column).map_err(|e| match e {
-            PlanError::UnknownColumn(column) => SqliteError::UnknownColumn { table: table.into(), column },
+        plan_columns(schema, &self.hints(table), plan_column).map_err(|e| match e {
+            PlanError::UnknownColumn { hint, column } => {
+                SqliteError::UnknownColumn { table: table.into(), hint, column }
+            }
             PlanError::Unsupported(columns) => SqliteError::Unsupported { table: table.into(), columns },
         })
     }
