@@ -157,3 +157,64 @@ async fn the_reference_scan_catches_how_pipeline_code_builds_paths_and_skips_its
     assert_eq!(out.status.code(), Some(2), "{}", cli::transcript(&out));
     assert_eq!(buckets.old.names("QPI_exports/").await.len(), 9, "nothing deleted");
 }
+
+#[tokio::test]
+async fn a_cut_off_deletion_is_found_and_the_complete_manifest_restores_everything() {
+    let (buckets, tmp) = (env_buckets().await, migrate_testkit::temp_dir());
+    let dir = tmp.path();
+    let env = buckets.env.as_str();
+    let source = buckets.old.url() + "QPI_exports/";
+    seed_qpi_tree(&buckets.old, "QPI_exports/").await;
+    seed_qpi_tree(&buckets.new, "qpi_exports/").await;
+    let confirm = ["--env", env, "--confirm-delete", "--confirm-text", source.as_str()];
+
+    // A deletion cut off after some objects: its manifest lists all 9, 4 are still there and
+    // no completion was recorded.
+    let out = run(&buckets, dir, &confirm);
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    let first = files(dir).into_iter().find(|p| p.to_string_lossy().ends_with("_manifest.jsonl")).unwrap();
+    let record = first.with_extension("deletion.json");
+    std::fs::write(&record, r#"{"status": "started"}"#).unwrap();
+    for day in ["20240101", "20240102"] {
+        for part in 0..2 {
+            let name = format!("QPI_exports/qpi_answers_{day}/part-{part}.jsonl");
+            buckets.old.put(&name, &format!("{{\"day\":\"{day}\",\"part\":{part}}}\n")).await;
+        }
+    }
+    // As the tool names it: relative to the run folder.
+    let name = first.file_name().unwrap().to_str().unwrap().to_string();
+    let first = format!("logs/{name}");
+    let first = first.as_str();
+
+    // The next run says so, names the complete manifest, and prints the command to restore all.
+    let out = run(&buckets, dir, &confirm);
+    let text = cli::transcript(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "An earlier deletion of {source} did not complete: {first} lists the 9 objects"
+        )),
+        "{text}"
+    );
+    let restore_all = format!("delete-old-qpi-exports restore --manifest {first} --execute");
+    assert!(text.contains(&format!("restore all 9 objects with:\n  {restore_all}")), "{text}");
+    assert!(buckets.old.names("QPI_exports/").await.is_empty());
+
+    // Finished by the second run, the first is no longer reported.
+    let out = run(&buckets, dir, &["--env", env, "--dry-run"]);
+    assert!(!cli::transcript(&out).contains("did not complete"), "{}", cli::transcript(&out));
+
+    // The copy kept in the target bucket restores everything, as the printed command does.
+    let remote = buckets.new.names("_migration_manifests/").await;
+    assert!(remote.iter().any(|r| r.ends_with(&name)), "{remote:?}");
+    let url = format!("{}_migration_manifests/{name}", buckets.new.url());
+    let out = run(&buckets, dir, &["restore", "--manifest", &url, "--execute"]);
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    assert_eq!(buckets.old.names("QPI_exports/").await.len(), 9, "all 9 back");
+
+    // A source object that differs from the manifest is named as such.
+    buckets.old.put("QPI_exports/qpi_answers_20240101/part-0.jsonl", "changed\n").await;
+    let out = run(&buckets, dir, &["restore", "--manifest", first]);
+    let text = cli::transcript(&out);
+    assert!(text.contains("the source holds other content than the manifest records"), "{text}");
+}

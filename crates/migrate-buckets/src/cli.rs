@@ -95,9 +95,10 @@ pub struct DeleteCli {
 enum DeleteCommand {
     /// Copy a manifest's objects back from the target into the source.
     Restore {
-        /// The manifest a deletion wrote.
-        #[arg(long)]
-        manifest: PathBuf,
+        /// The manifest a deletion wrote: a local file, or its copy in the target bucket
+        /// (gs://…/_migration_manifests/…_manifest.jsonl), which survives losing this machine.
+        #[arg(long, value_name = "FILE|URL")]
+        manifest: String,
         /// Copy (otherwise only report what would be restored).
         #[arg(long)]
         execute: bool,

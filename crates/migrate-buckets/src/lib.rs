@@ -7,6 +7,7 @@
 
 pub mod cli;
 mod error;
+mod interrupted;
 mod locations;
 mod preset;
 mod progress;

@@ -177,7 +177,7 @@ pub fn deletion_table(d: &DeletionReport) -> String {
 /// Logs a restore and returns its summary line.
 pub fn restore_summary(r: &RestoreReport, execute: bool) -> String {
     for c in &r.conflicts.items {
-        warn!("Not restored, the source holds different content: {} ({})", c.key, c.reason);
+        warn!("Not restored: {}: {}", c.key, c.reason);
     }
     for k in &r.missing_in_target.items {
         warn!("Not restored, gone from the target too: {k}");

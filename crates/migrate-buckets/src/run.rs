@@ -2,6 +2,7 @@
 //! manifest, confirmation, deletion) and restore.
 
 use crate::error::{BucketsError, Result};
+use crate::interrupted;
 use crate::locations::Locations;
 use crate::preset::Preset;
 use crate::render;
@@ -208,6 +209,17 @@ pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn P
             "DRY-RUN (nothing is deleted; --confirm-delete to delete)"
         }
     );
+    let earlier = interrupted::find(&run.manifest_dir, &source.url());
+    for (path, m) in &earlier {
+        warn!(
+            "An earlier deletion of {} did not complete: {} lists the {} it held then; restore them all with: {} restore --manifest {} --execute",
+            source.url(),
+            path.display(),
+            migrate_cli::format::counted(m.summary.objects, "object", "objects"),
+            run.preset.delete_binary(),
+            path.display()
+        );
+    }
     let references = match &run.code_dir {
         Some(dir) => {
             let scan = CodeScan { dir, option: "--code-dir", own_dirs: &run.own_dirs };
@@ -284,22 +296,51 @@ pub async fn run_delete(locations: &Locations, run: &DeleteRun, progress: &dyn P
     info!("Manifest written: {} ({} objects)", manifest.path().display(), count(manifest.summary.objects));
     let remote = upload_manifest(target.as_ref(), manifest.path()).await?;
     info!("Manifest saved to {remote}");
+    let continues: Vec<PathBuf> = earlier.iter().map(|(p, _)| p.clone()).collect();
+    interrupted::mark_started(manifest.path(), &continues)?;
     let deleted = delete_from_manifest(source.as_ref(), &manifest, run.jobs, progress).await?;
     let table = render::deletion_table(&deleted);
     summary["manifest"] = json!({ "local": manifest.path(), "remote": remote });
     summary["deletion"] = json!(deleted);
-    let report_path = manifest.path().with_extension("deletion.json");
-    std::fs::write(&report_path, serde_json::to_vec_pretty(&summary).unwrap_or_default()).map_err(|e| {
-        BucketsError::Io { what: "cannot write".into(), path: report_path.display().to_string(), source: e }
-    })?;
+    let report_path = interrupted::mark_completed(manifest.path(), &continues, summary.clone())?;
     info!("Deletion summary written: {}", report_path.display());
     let code = if deleted.failed.is_empty() { exit::OK } else { exit::FAILED };
+    let bin = run.preset.delete_binary();
+    let restore_all = match earlier.first() {
+        Some((first, m)) => format!(
+            "\nThis run finished the deletion begun with {}: restore all {} with:\n  {bin} restore --manifest {} --execute",
+            first.display(),
+            migrate_cli::format::counted(m.summary.objects, "object", "objects"),
+            first.display()
+        ),
+        None => String::new(),
+    };
     let text = format!(
-        "{table}\nManifest: {}\nRestore with: restore --manifest {}",
+        "{table}\nManifest: {}\nRestore with: {bin} restore --manifest {} --execute{restore_all}",
         manifest.path().display(),
         manifest.path().display()
     );
     Ok(Outcome { exit: code, json: summary, text })
+}
+
+/// Reads a manifest kept in a bucket (`gs://bucket/_migration_manifests/x_manifest.jsonl`)
+/// into a local temporary file and opens it.
+async fn fetch_manifest(locations: &Locations, url: &str) -> Result<migrate_objects::Manifest> {
+    use futures::TryStreamExt;
+    let (folder, name) = url.rsplit_once('/').filter(|(_, name)| !name.is_empty()).ok_or_else(|| {
+        BucketsError::Usage(format!("--manifest {url}: give the manifest object's full URL"))
+    })?;
+    let (_, stream) = locations.open(&format!("{folder}/"))?.get(name).await?;
+    let data: Vec<bytes::Bytes> = stream.try_collect().await?;
+    let local = std::env::temp_dir().join(format!("{}-{name}", std::process::id()));
+    std::fs::write(&local, data.concat()).map_err(|e| BucketsError::Io {
+        what: "cannot write".into(),
+        path: local.display().to_string(),
+        source: e,
+    })?;
+    info!("Manifest read from {url}");
+    let manifest = migrate_objects::Manifest::open(&local);
+    manifest.map_err(Into::into)
 }
 
 /// Copies the manifest into the target bucket under `_migration_manifests/`; returns its URL.
@@ -324,12 +365,15 @@ async fn upload_manifest(target: &dyn ObjectBackend, path: &Path) -> Result<Stri
 /// Restores a manifest's objects (dry run unless `execute`).
 pub async fn run_restore(
     locations: &Locations,
-    manifest: &Path,
+    manifest: &str,
     execute: bool,
     jobs: usize,
     progress: &dyn Progress,
 ) -> Result<Outcome> {
-    let manifest = migrate_objects::Manifest::open(manifest)?;
+    let manifest = match manifest.split_once("://") {
+        Some(_) => fetch_manifest(locations, manifest).await?,
+        None => migrate_objects::Manifest::open(Path::new(manifest))?,
+    };
     let source = locations.open(&manifest.summary.source)?;
     let target = locations.open(&manifest.summary.target)?;
     info!(

@@ -62,14 +62,19 @@ pub async fn restore(
         if let Some(current) = source.head(&entry.key).await? {
             return Ok(match same(&entry, &current) {
                 None => Outcome::Present(entry.size),
-                Some(why) => Outcome::Conflict(Problem { key: entry.key, reason: why }),
+                Some(why) => Outcome::Conflict(Problem {
+                    key: entry.key,
+                    reason: format!(
+                        "the source holds other content than the manifest records ({why}); left alone"
+                    ),
+                }),
             });
         }
         let Some(copy) = target.head(&entry.key).await? else { return Ok(Outcome::Missing(entry.key)) };
         if let Some(why) = same(&entry, &copy) {
             return Ok(Outcome::Conflict(Problem {
                 key: entry.key,
-                reason: format!("target copy differs: {why}"),
+                reason: format!("the target's copy differs from the manifest ({why}); not copied back"),
             }));
         }
         if !execute {
