@@ -367,3 +367,63 @@ fn a_per_target_column_type_leaves_the_other_target_alone() {
         .unwrap();
     assert_eq!(declared, "REAL", "SQLite keeps its own mapping");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replacing_a_postgresql_table_keeps_its_grants_and_the_dry_run_describes_the_target() {
+    let pg = migrate_testkit::pg_database().await;
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let env = [("CRYPTO_DB_URL", pg.url.as_str())];
+    let args = |extra: &[&'static str]| {
+        let mut a =
+            vec!["--mode", "migrate", "--config", config.to_str().unwrap(), "--tables", "macro_minute"];
+        a.extend_from_slice(extra);
+        a
+    };
+    let out = run(dir.path(), &args(&["--dry-run"]), &env);
+    assert!(transcript(&out).contains("(1,440 rows): a new table"), "{}", transcript(&out));
+    let out = run(dir.path(), &args(&[]), &env);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+
+    let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+    sqlx::raw_sql("COMMENT ON TABLE macro_minute IS 'macro series'; GRANT SELECT ON macro_minute TO PUBLIC")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = run(dir.path(), &args(&["--dry-run"]), &env);
+    let text = transcript(&out);
+    assert!(
+        text.contains("exists with 1,440 rows: would replace it (owner, grants and comments kept)"),
+        "{text}"
+    );
+    let out = run(dir.path(), &args(&["--dry-run", "--if-exists", "fail"]), &env);
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+    assert!(transcript(&out).contains("WOULD FAIL: macro_minute exists"), "{}", transcript(&out));
+
+    let out = run(dir.path(), &args(&[]), &env);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let (comment, public): (Option<String>, bool) = sqlx::query_as(
+        "SELECT obj_description('macro_minute'::regclass, 'pg_class'), has_table_privilege('public', 'macro_minute', 'SELECT')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((comment.as_deref(), public), (Some("macro series"), true), "kept across the replace");
+
+    // A view on the table: the dry run names it, and the run stops with the server's DETAIL.
+    sqlx::raw_sql("CREATE VIEW macro_daily AS SELECT * FROM macro_minute").execute(&pool).await.unwrap();
+    let out = run(dir.path(), &args(&["--dry-run"]), &env);
+    let text = transcript(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("views depending on macro_minute would block the swap") && text.contains("macro_daily"),
+        "{text}"
+    );
+    let out = run(dir.path(), &args(&[]), &env);
+    let text = transcript(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("view macro_daily depends on table macro_minute"), "{text}");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM macro_minute").fetch_one(&pool).await.unwrap();
+    assert_eq!(rows, 1440, "the previous table stays");
+    pool.close().await;
+}

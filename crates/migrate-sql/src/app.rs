@@ -2,7 +2,7 @@
 //! mode, and return its outcome (the summary and the exit code) for the start-up path to print.
 
 use crate::config::Config;
-use crate::engine::{self, RunOptions, TargetDb};
+use crate::engine::{self, RunOptions, TargetDb, TargetPlan};
 use crate::error::{Result, SqlError};
 use crate::target_url::{Target, resolve_url};
 use migrate_cli::format::count as thousands;
@@ -78,8 +78,11 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
                 .map(|e| (e.table.clone(), e.schema.iter().map(|f| f.name.clone()).collect()))
                 .collect();
             engine::check_table_options(&config, &columns)?;
-            engine::import(&dir, &tables, &target, &args.options).await?;
-            Ok(Outcome::new(exit::OK, ""))
+            let summary = engine::import(&dir, &tables, &target, &args.options).await?;
+            Ok(match args.options.dry_run {
+                true => dry_run_outcome(&summary.would_fail, tables.len()),
+                false => Outcome::new(exit::OK, ""),
+            })
         }
         Mode::Migrate => migrate(args, &config, &env).await,
         Mode::Verify => {
@@ -147,6 +150,7 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
         .collect();
     engine::check_table_options(config, &columns)?;
     target.check_types(&schemas)?;
+    let mut would_fail = Vec::new();
     match &args.keep_intermediate {
         Some(dir) => {
             let dir = ParquetDir::new(dir);
@@ -156,7 +160,11 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
             if args.options.dry_run {
                 for table in &tables {
                     let rows = migrate_core::TableSource::row_count(&duck, table).await?;
-                    info!("[DRY-RUN] Would import {table}.parquet → {table} ({} rows)", thousands(rows));
+                    let plan = TargetPlan::of(&target, table, args.options.if_exists).await?;
+                    let what = format!("import {table}.parquet → {table}");
+                    if let Some(why) = plan.log(&what, rows, target.dialect()) {
+                        would_fail.push((table.clone(), why));
+                    }
                 }
             } else {
                 engine::import(&dir, &tables, &target, &args.options).await?;
@@ -178,7 +186,11 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
                 let rows = migrate_core::TableSource::row_count(&duck, table).await?;
                 info!("Found {} rows in {table}", thousands(rows));
                 if args.options.dry_run {
-                    info!("[DRY-RUN] Would migrate {table} → {table} ({} rows)", thousands(rows));
+                    let plan = TargetPlan::of(&target, table, args.options.if_exists).await?;
+                    if let Some(why) = plan.log(&format!("migrate {table} → {table}"), rows, target.dialect())
+                    {
+                        would_fail.push((table.clone(), why));
+                    }
                     continue;
                 }
                 info!("Using {} for {table}", target.load_method());
@@ -199,9 +211,23 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
     }
     info!("Migration complete: {}/{} tables", tables.len(), tables.len());
     if args.options.dry_run {
-        return Ok(Outcome::new(exit::OK, ""));
+        return Ok(dry_run_outcome(&would_fail, tables.len()));
     }
     verified(&duck, &tables, &target, args).await
+}
+
+/// A dry run's end: exit 0, or 1 with every table whose load would fail.
+fn dry_run_outcome(would_fail: &[(String, String)], tables: usize) -> Outcome {
+    if would_fail.is_empty() {
+        return Outcome::new(exit::OK, "");
+    }
+    let lines: Vec<String> = would_fail.iter().map(|(t, why)| format!("  {t}: {why}")).collect();
+    let text = format!(
+        "[DRY-RUN] {} of {tables} would fail:\n{}",
+        migrate_cli::format::counted(would_fail.len() as u64, "table", "tables"),
+        lines.join("\n")
+    );
+    Outcome::new(exit::FAILED, text)
 }
 
 /// `replace`, `append` or `fail`.

@@ -41,6 +41,65 @@ impl Default for RunOptions {
 pub struct Summary {
     /// Table and rows (counted in a dry run, written otherwise).
     pub tables: Vec<(String, u64)>,
+    /// Dry run: the tables whose load would fail, and why.
+    pub would_fail: Vec<(String, String)>,
+}
+
+/// What loading a table would do to the target, as a dry run reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetPlan {
+    /// The table does not exist yet.
+    New,
+    /// It exists with this many rows and would be replaced atomically.
+    Replace(u64),
+    /// It exists with this many rows and would be appended to.
+    Append(u64),
+    /// The load would fail, for this reason.
+    Fails(String),
+}
+
+impl TargetPlan {
+    /// The plan for `table` under `if_exists`.
+    pub async fn of(target: &TargetDb, table: &str, if_exists: IfExists) -> Result<TargetPlan> {
+        let Some(rows) = target.rows(table).await? else { return Ok(TargetPlan::New) };
+        let rows_text = thousands(rows);
+        Ok(match if_exists {
+            IfExists::Fail => {
+                TargetPlan::Fails(format!("{table} exists ({rows_text} rows) and --if-exists is fail"))
+            }
+            IfExists::Append => TargetPlan::Append(rows),
+            IfExists::Replace => match target.dependent_views(table).await?.as_slice() {
+                [] => TargetPlan::Replace(rows),
+                views => TargetPlan::Fails(format!(
+                    "views depending on {table} would block the swap (PostgreSQL would have to drop them): {}",
+                    views.join(", ")
+                )),
+            },
+        })
+    }
+
+    /// Logs `[DRY-RUN] Would <what> (N rows): <what happens to the target>`, as a warning when
+    /// the load would fail; returns the reason then.
+    pub fn log(&self, what: &str, rows: u64, dialect: &str) -> Option<String> {
+        let rows = thousands(rows);
+        let target = match self {
+            TargetPlan::New => "a new table".to_string(),
+            TargetPlan::Replace(n) if dialect == "POSTGRESQL" => {
+                format!(
+                    "exists with {} rows: would replace it (owner, grants and comments kept)",
+                    thousands(*n)
+                )
+            }
+            TargetPlan::Replace(n) => format!("exists with {} rows: would replace it", thousands(*n)),
+            TargetPlan::Append(n) => format!("exists with {} rows: would append to it", thousands(*n)),
+            TargetPlan::Fails(why) => {
+                tracing::warn!("[DRY-RUN] Would {what} ({rows} rows): WOULD FAIL: {why}");
+                return Some(why.clone());
+            }
+        };
+        info!("[DRY-RUN] Would {what} ({rows} rows): {target}");
+        None
+    }
 }
 
 /// Opens the DuckDB source and registers the configured views in file order.
@@ -274,6 +333,17 @@ impl TargetDb {
         }
     }
 
+    /// Views that depend on `table` (PostgreSQL; SQLite drops a table under its views).
+    pub async fn dependent_views(&self, table: &str) -> Result<Vec<String>> {
+        match self {
+            TargetDb::Sqlite(_) => Ok(Vec::new()),
+            TargetDb::Postgres(p) => p
+                .dependent_views(table)
+                .await
+                .map_err(|e| SqlError::Target { dialect: self.dialect(), detail: e.to_string() }),
+        }
+    }
+
     /// Streams `table` as the source's schema.
     pub async fn scan_as(&self, table: &str, schema: SchemaRef, batch_size: usize) -> Result<BatchStream> {
         let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
@@ -338,7 +408,11 @@ pub async fn import(
         let rows = dir.row_count(table).await?;
         info!("Found {} rows in {table}.parquet", thousands(rows));
         if opts.dry_run {
-            info!("[DRY-RUN] Would import {table}.parquet → {table} ({} rows)", thousands(rows));
+            let plan = TargetPlan::of(target, table, opts.if_exists).await?;
+            if let Some(why) = plan.log(&format!("import {table}.parquet → {table}"), rows, target.dialect())
+            {
+                summary.would_fail.push((table.clone(), why));
+            }
             summary.tables.push((table.clone(), rows));
             continue;
         }

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+mod carry;
 mod columnwise;
 mod decode;
 mod encode;

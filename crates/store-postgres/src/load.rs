@@ -223,6 +223,39 @@ impl PostgresStore {
 }
 
 impl PgLoad {
+    /// Puts the loaded rows in place inside `tx`: appended, or the staging table renamed over
+    /// the old one, which hands its owner, grants and comments on, then keys and indexes.
+    async fn swap(&self, tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<()> {
+        let (s, t) = (quote_ident(&self.staging), quote_ident(&self.table));
+        let mut sql = String::new();
+        if self.exists && self.if_exists == IfExists::Append {
+            sql = format!("INSERT INTO {t} SELECT * FROM {s}; DROP TABLE {s};");
+        } else {
+            let carried = match self.exists {
+                true => crate::carry::carry_over(&self.store, tx, &self.table, &self.staging).await?,
+                false => Vec::new(),
+            };
+            sql.push_str(&format!("DROP TABLE IF EXISTS {t}; ALTER TABLE {s} RENAME TO {t};"));
+            let keys = key_statements(&self.table, &self.store.hints(&self.table));
+            for statement in carried.iter().chain(&keys) {
+                sql.push_str(statement);
+                sql.push(';');
+            }
+            if !carried.is_empty() {
+                tracing::info!(
+                    "{}: owner, grants and comments of the replaced table carried over ({} statements)",
+                    self.table,
+                    carried.len()
+                );
+            }
+        }
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.store.sql_err(&self.table, e))?;
+        Ok(())
+    }
+
     async fn drop_staging(&self) -> Result<()> {
         self.store.drop_staging(&self.table, &self.staging).await
     }
@@ -268,26 +301,15 @@ impl TableLoad for PgLoad {
                 return Err(e.into());
             }
         };
-        let (s, t) = (quote_ident(&self.staging), quote_ident(&self.table));
-        let swap = if self.exists && self.if_exists == IfExists::Append {
-            format!("INSERT INTO {t} SELECT * FROM {s}; DROP TABLE {s};")
-        } else {
-            let mut sql = format!("DROP TABLE IF EXISTS {t}; ALTER TABLE {s} RENAME TO {t};");
-            for statement in key_statements(&self.table, &self.store.hints(&self.table)) {
-                sql.push_str(&statement);
-                sql.push(';');
-            }
-            sql
-        };
         // One transaction: readers see the old table or the new one, never a mix.
         let mut tx = self.store.pool.begin().await.map_err(|e| self.store.sql_err(&self.table, e))?;
-        let swapped = sqlx::raw_sql(AssertSqlSafe(swap)).execute(&mut *tx).await;
+        let swapped = self.swap(&mut tx).await;
         match swapped {
-            Ok(_) => tx.commit().await.map_err(|e| self.store.sql_err(&self.table, e))?,
+            Ok(()) => tx.commit().await.map_err(|e| self.store.sql_err(&self.table, e))?,
             Err(e) => {
                 let _ = tx.rollback().await;
                 let _ = self.drop_staging().await;
-                return Err(self.store.sql_err(&self.table, e).into());
+                return Err(e.into());
             }
         }
         Ok(rows)

@@ -85,8 +85,25 @@ impl PostgresStore {
         self.hints.get(table).cloned().unwrap_or_default()
     }
 
+    /// A failed statement as an error: the server's message with its DETAIL and HINT (which
+    /// name, say, the views that block a drop).
     pub(crate) fn sql_err(&self, table: &str, e: sqlx::Error) -> PgError {
-        PgError::Sql { target: self.label.clone(), table: table.to_string(), detail: e.to_string() }
+        let detail = match &e {
+            sqlx::Error::Database(db) => match db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                Some(pg) => {
+                    let mut text = pg.message().to_string();
+                    for extra in [pg.detail(), pg.hint()].into_iter().flatten() {
+                        text.push_str(" (");
+                        text.push_str(extra.trim_end());
+                        text.push(')');
+                    }
+                    text
+                }
+                None => db.message().to_string(),
+            },
+            other => other.to_string(),
+        };
+        PgError::Sql { target: self.label.clone(), table: table.to_string(), detail }
     }
 
     /// How `table` would be stored, or every column that cannot be stored without loss.

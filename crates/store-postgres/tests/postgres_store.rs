@@ -329,3 +329,37 @@ async fn the_default_is_one_copy_stream_per_core_from_two_to_four() {
 fn ids(values: Vec<i64>) -> RecordBatch {
     batch(vec![("id", Arc::new(Int64Array::from(values)) as ArrayRef)])
 }
+
+fn prices(values: Vec<f64>) -> RecordBatch {
+    batch(vec![("close", Arc::new(Float64Array::from(values)) as ArrayRef)])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replace_keeps_grants_comments_and_owner_and_views_that_would_be_dropped_stop_it() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await;
+    let sql = |q: &'static str| sqlx::raw_sql(q).execute(store.pool());
+    load(&store, prices(vec![1.0]), IfExists::Replace).await.unwrap();
+    sql("COMMENT ON TABLE bars IS 'daily bars'; COMMENT ON COLUMN bars.close IS 'close, USD'").await.unwrap();
+    sql("GRANT SELECT ON bars TO PUBLIC").await.unwrap();
+
+    load(&store, prices(vec![2.0, 3.0]), IfExists::Replace).await.unwrap();
+    let (comment, column_comment, public_select): (Option<String>, Option<String>, bool) = sqlx::query_as(
+        "SELECT obj_description('bars'::regclass, 'pg_class'), col_description('bars'::regclass, 1), \
+                has_table_privilege('public', 'bars', 'SELECT')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(comment.as_deref(), Some("daily bars"));
+    assert_eq!(column_comment.as_deref(), Some("close, USD"));
+    assert!(public_select, "the grant survives the swap");
+    assert_eq!(store.row_count("bars").await.unwrap(), 2);
+
+    sql("CREATE VIEW bars_report AS SELECT close FROM bars").await.unwrap();
+    assert_eq!(store.dependent_views("bars").await.unwrap(), vec!["bars_report".to_string()]);
+    let err = load(&store, prices(vec![4.0]), IfExists::Replace).await.unwrap_err();
+    assert!(err.to_string().contains("view bars_report depends on table bars"), "names the view: {err}");
+    assert_eq!(store.row_count("bars").await.unwrap(), 2, "the previous table stays");
+    assert!(!store.table_exists("_migrate_staging_bars").await.unwrap());
+}
