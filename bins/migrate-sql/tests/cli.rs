@@ -427,3 +427,30 @@ async fn replacing_a_postgresql_table_keeps_its_grants_and_the_dry_run_describes
     assert_eq!(rows, 1440, "the previous table stays");
     pool.close().await;
 }
+
+#[test]
+fn timestamptz_views_migrate_and_sample_without_icu() {
+    let dir = migrate_testkit::temp_dir();
+    let config = dir.path().join("tz.yml");
+    let view = "SELECT TIMESTAMPTZ '2024-03-01 12:00:00+02' AS at, \
+                TIMESTAMPTZ '2024-03-01 12:00:00+02' + INTERVAL 1 DAY AS next_day";
+    std::fs::write(&config, format!("views:\n  tz: {view}\ntables: [tz]\n")).unwrap();
+    let env = [("CRYPTO_DB_URL", "sqlite:///./tz.db")];
+    let out = run(dir.path(), &["--mode", "migrate", "--config", config.to_str().unwrap()], &env);
+    let text = transcript(&out);
+    // The embedded DuckDB has no ICU: the error says how to write the view instead.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("cast the TIMESTAMPTZ to TIMESTAMP"), "{text}");
+
+    let view = "SELECT TIMESTAMPTZ '2024-03-01 12:00:00+02' AS at, \
+                TIMESTAMPTZ '2024-03-01 12:00:00+02'::TIMESTAMP + INTERVAL 1 DAY AS next_day";
+    std::fs::write(&config, format!("views:\n  tz: {view}\ntables: [tz]\n")).unwrap();
+    let out =
+        run(dir.path(), &["--mode", "migrate", "--config", config.to_str().unwrap(), "--sample", "1"], &env);
+    let text = transcript(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("| 2024-03-01T10:00:00Z | 2024-03-02T10:00:00 |"),
+        "the sample prints zoned times: {text}"
+    );
+}

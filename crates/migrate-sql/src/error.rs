@@ -275,6 +275,9 @@ impl Failure for SqlError {
             SqlError::Manifest { .. } => Some(
                 "Run the export again (migrate-sql --mode export --output DIR), then import from DIR.".into(),
             ),
+            SqlError::DuckDb(detail) if detail.contains("TIME ZONE") && detail.contains("INTERVAL") => Some(
+                "The embedded DuckDB is built without ICU: cast the TIMESTAMPTZ to TIMESTAMP (UTC) before adding an INTERVAL, e.g. ts::TIMESTAMP + INTERVAL 1 DAY.".into(),
+            ),
             SqlError::Core(CoreError::TableExists { .. }) => Some(IF_EXISTS.into()),
             SqlError::Core(CoreError::Store { source, .. }) => store_advice(source.as_ref()),
             _ => None,
