@@ -2,6 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use migrate_cli::Tool;
+use migrate_cli::logging::Verbosity;
 use migrate_sql::app::{self, Mode, RunArgs};
 use migrate_sql::engine::RunOptions;
 use std::path::PathBuf;
@@ -78,6 +79,15 @@ struct Cli {
     /// Directory for the run's log file.
     #[arg(long, default_value = "logs")]
     log_dir: PathBuf,
+    /// Print the summary as JSON on stdout (log lines stay on stderr).
+    #[arg(long)]
+    json: bool,
+    /// Only warnings, errors and the summary on the terminal (the log file keeps everything).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Debug lines too, on the terminal and in the log file.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 fn main() -> ExitCode {
@@ -106,5 +116,7 @@ fn main() -> ExitCode {
     };
     Tool::new("migrate-sql", cli.log_dir)
         .log_stem(stem)
+        .json(cli.json)
+        .verbosity(Verbosity::from_flags(cli.quiet, cli.verbose))
         .run(|_| async { app::run(&args, |k| std::env::var(k).ok()).await })
 }

@@ -454,3 +454,39 @@ fn timestamptz_views_migrate_and_sample_without_icu() {
         "the sample prints zoned times: {text}"
     );
 }
+
+#[test]
+fn json_carries_status_log_file_and_duration_or_an_error_and_quiet_keeps_to_warnings() {
+    let dir = migrate_testkit::temp_dir();
+    let config = fixture();
+    let config = config.to_str().unwrap();
+    let env = [("CRYPTO_DB_URL", "sqlite:///./rehearsal.db")];
+    let out = run(
+        dir.path(),
+        &["--mode", "migrate", "--config", config, "--tables", "macro_minute", "--json"],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("--json prints one JSON document");
+    assert_eq!(doc["status"], "ok");
+    assert_eq!(doc["exit_code"], 0);
+    assert!(doc["log_file"].as_str().unwrap().ends_with(".log"), "{doc}");
+    assert!(doc["duration_seconds"].as_f64().unwrap() > 0.0, "{doc}");
+    assert_eq!(doc["verification"]["passed"], true);
+    assert_eq!(doc["verification"]["tables"][0]["table"], "macro_minute");
+    assert_eq!(doc["verification"]["tables"][0]["target_rows"], 1440);
+
+    let out =
+        run(dir.path(), &["--mode", "verify", "--config", config, "--tables", "nosuch", "--json"], &env);
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("an error is JSON too");
+    assert_eq!(doc["status"], "usage error");
+    assert!(doc["error"]["message"].as_str().unwrap().contains("\"nosuch\""), "{doc}");
+
+    let out =
+        run(dir.path(), &["--mode", "verify", "--config", config, "--tables", "macro_minute", "-q"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).trim().is_empty(), "quiet: {}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Overall: PASSED"));
+}

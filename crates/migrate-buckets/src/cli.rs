@@ -6,6 +6,7 @@ use crate::preset::{Preset, log_stem};
 use crate::progress::BarProgress;
 use crate::run::{DeleteRun, MigrateRun, run_delete, run_migrate, run_restore};
 use clap::{Args, Parser, Subcommand};
+use migrate_cli::logging::Verbosity;
 use migrate_cli::{Confirmation, Tool};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,12 @@ pub struct Common {
     /// Print the summary as JSON on stdout (log lines stay on stderr).
     #[arg(long)]
     pub json: bool,
+    /// Only warnings, errors and the summary on the terminal (the log file keeps everything).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Debug lines too, on the terminal and in the log file.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// An environment name: lowercase letters, digits and `-` (it becomes part of bucket and file
@@ -111,6 +118,12 @@ enum DeleteCommand {
         /// Print the summary as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Only warnings, errors and the summary on the terminal.
+        #[arg(short, long, conflicts_with = "verbose")]
+        quiet: bool,
+        /// Debug lines too.
+        #[arg(short, long)]
+        verbose: bool,
     },
 }
 
@@ -192,7 +205,10 @@ fn locations(common: &Common, preset: Preset) -> Result<(String, String), Bucket
 
 /// The start-up path of a bucket binary: log file `<binary>_<env>_<time>.log`, `--json`.
 fn tool(common: &Common, binary: &str) -> Tool {
-    Tool::new(binary, &common.log_dir).log_stem(log_stem(binary, common.env.as_deref())).json(common.json)
+    Tool::new(binary, &common.log_dir)
+        .log_stem(log_stem(binary, common.env.as_deref()))
+        .json(common.json)
+        .verbosity(Verbosity::from_flags(common.quiet, common.verbose))
 }
 
 /// `main` of a migrate binary.
@@ -218,9 +234,12 @@ pub fn migrate_main(preset: Preset) -> ExitCode {
 /// `main` of a delete binary.
 pub fn delete_main(preset: Preset) -> ExitCode {
     let cli: DeleteCli = parse(preset.delete_binary(), about_delete(preset), delete_examples(preset));
-    if let Some(DeleteCommand::Restore { manifest, execute, jobs, log_dir, json }) = cli.command {
+    if let Some(DeleteCommand::Restore { manifest, execute, jobs, log_dir, json, quiet, verbose }) =
+        cli.command
+    {
         let stem = format!("{}_restore", log_stem(preset.delete_binary(), None));
-        return Tool::new(preset.delete_binary(), log_dir).log_stem(stem).json(json).run(|_| async move {
+        let tool = Tool::new(preset.delete_binary(), log_dir).log_stem(stem).json(json);
+        return tool.verbosity(Verbosity::from_flags(quiet, verbose)).run(|_| async move {
             run_restore(&Locations::new(), &manifest, execute, usize::from(jobs), &BarProgress::default())
                 .await
         });

@@ -9,7 +9,7 @@ use tracing::{info, warn};
 
 /// `3,021 objects, 12.30 MiB`.
 pub fn tally(t: &Tally) -> String {
-    format!("{} objects, {}", count(t.objects), bytes(t.bytes))
+    format!("{}, {}", migrate_cli::format::counted(t.objects, "object", "objects"), bytes(t.bytes))
 }
 
 /// Logs what a location holds.

@@ -152,7 +152,9 @@ pub async fn run_migrate(
         CopyOptions { jobs: run.jobs, overwrite_changed: run.overwrite_changed, ..Default::default() };
     // Objects written into the source after this are new since the plan, not copy failures.
     let copy_started = chrono::Utc::now();
+    let clock = std::time::Instant::now();
     let copied = copy(source.as_ref(), target.as_ref(), options, progress).await?;
+    let took = clock.elapsed();
     render::log_copy(&copied);
     let verified = verify_copy(source.as_ref(), target.as_ref(), run.jobs, progress, copy_started).await?;
     let table = render::verify_table(&verified);
@@ -165,7 +167,13 @@ pub async fn run_migrate(
     } else {
         exit::OK
     };
-    let text = format!("Copied {}.\n{table}", render::tally(&copied.copied));
+    let text = format!(
+        "Copied {} in {} ({}, {}).\n{table}",
+        render::tally(&copied.copied),
+        migrate_cli::format::duration(took),
+        migrate_cli::format::rate(copied.copied.objects, took, "objects"),
+        migrate_cli::format::byte_rate(copied.copied.bytes, took)
+    );
     Ok(Outcome { exit: code, json: summary, text })
 }
 

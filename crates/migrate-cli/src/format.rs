@@ -23,9 +23,57 @@ pub fn counted(n: u64, singular: &str, plural: &str) -> String {
     format!("{} {}", count(n), if n == 1 { singular } else { plural })
 }
 
+/// A duration as operators read it: `0.42 s`, `12.3 s`, `4 min 05 s`, `2 h 03 min`.
+pub fn duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    let whole = d.as_secs();
+    match whole {
+        0..10 => format!("{secs:.2} s"),
+        10..60 => format!("{secs:.1} s"),
+        60..3600 => format!("{} min {:02} s", whole / 60, whole % 60),
+        _ => format!("{} h {:02} min", whole / 3600, whole % 3600 / 60),
+    }
+}
+
+/// `n` things over `d` as a rate with three significant digits at most: `1,230 rows/s`,
+/// `45.6 objects/s`, `0.5 objects/s`.
+pub fn rate(n: u64, d: std::time::Duration, unit: &str) -> String {
+    let per_sec = n as f64 / d.as_secs_f64().max(1e-3);
+    let text = if per_sec >= 100.0 {
+        let digits = per_sec.log10().floor() as i32;
+        let scale = 10f64.powi(digits - 2);
+        count(((per_sec / scale).round() * scale) as u64)
+    } else if per_sec >= 10.0 {
+        format!("{per_sec:.1}")
+    } else {
+        format!("{per_sec:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    format!("{text} {unit}/s")
+}
+
+/// Bytes over `d` as a rate: `12.3 MiB/s`.
+pub fn byte_rate(n: u64, d: std::time::Duration) -> String {
+    format!("{}/s", bytes((n as f64 / d.as_secs_f64().max(1e-3)) as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_and_rates_round_sensibly() {
+        assert_eq!(duration(Duration::from_millis(420)), "0.42 s");
+        assert_eq!(duration(Duration::from_millis(12_345)), "12.3 s");
+        assert_eq!(duration(Duration::from_secs(245)), "4 min 05 s");
+        assert_eq!(duration(Duration::from_secs(7_380)), "2 h 03 min");
+        assert_eq!(rate(1_234_567, Duration::from_secs(1), "rows"), "1,230,000 rows/s");
+        assert_eq!(rate(459_576, Duration::from_millis(1000), "objects"), "460,000 objects/s");
+        assert_eq!(rate(456, Duration::from_secs(10), "objects"), "45.6 objects/s");
+        assert_eq!(rate(1, Duration::from_secs(2), "objects"), "0.5 objects/s");
+        assert_eq!(rate(0, Duration::from_secs(2), "objects"), "0 objects/s");
+        assert_eq!(byte_rate(3 << 20, Duration::from_secs(2)), "1.50 MiB/s");
+    }
 
     #[test]
     fn counts_get_thousands_separators() {

@@ -3,6 +3,7 @@
 //! result; libraries return an [`Outcome`] or an error that implements [`Failure`].
 
 use crate::exit;
+use crate::logging::Verbosity;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,13 +68,19 @@ pub struct Tool {
     log_dir: PathBuf,
     log_stem: String,
     json: bool,
+    verbosity: Verbosity,
 }
 
 impl Tool {
     /// The binary `name` (`migrate-sql`), logging into `log_dir`; the log file is named
     /// `<name with _>_<UTC time>.log` unless [`Tool::log_stem`] says otherwise.
     pub fn new(name: &str, log_dir: impl Into<PathBuf>) -> Self {
-        Self { log_dir: log_dir.into(), log_stem: name.replace('-', "_"), json: false }
+        Self {
+            log_dir: log_dir.into(),
+            log_stem: name.replace('-', "_"),
+            json: false,
+            verbosity: Verbosity::Normal,
+        }
     }
 
     /// Names the log file `<stem>_<UTC time>.log` (`migrate_qpi_exports_prod`).
@@ -81,9 +88,16 @@ impl Tool {
         Self { log_stem: stem.into(), ..self }
     }
 
-    /// Prints the outcome's JSON instead of its text (log lines stay on stderr).
+    /// Prints the outcome as JSON instead of its text (log lines stay on stderr): the tool's
+    /// summary fields plus `status`, `exit_code`, `log_file` and `duration_seconds`, or an
+    /// `error` object when the run failed.
     pub fn json(self, json: bool) -> Self {
         Self { json, ..self }
+    }
+
+    /// How much the terminal shows (`-q`/`-v`).
+    pub fn verbosity(self, verbosity: Verbosity) -> Self {
+        Self { verbosity, ..self }
     }
 
     /// Opens the log file, starts the runtime, runs `work` until it ends or Ctrl-C stops it,
@@ -101,7 +115,8 @@ impl Tool {
         Fut: Future<Output = Result<Outcome, E>>,
         E: Failure,
     {
-        let log_file = match crate::logging::init(&self.log_dir, &self.log_stem) {
+        let started_at = std::time::Instant::now();
+        let log_file = match crate::logging::init(&self.log_dir, &self.log_stem, self.verbosity) {
             Ok(path) => path,
             Err(e) => {
                 eprintln!(
@@ -132,30 +147,75 @@ impl Tool {
                 () = stop.notified() => None,
             }
         });
+        let report = Report { log_file: &log_file, started_at };
         let Some(result) = ended else {
             warn!("Interrupted (Ctrl-C): stopped before the end; {} says how far it got", log_file.display());
+            if self.json {
+                report.print_json(serde_json::json!({}), exit::INTERRUPTED);
+            }
             exit_at_once(exit::INTERRUPTED);
         };
         runtime.shutdown_background();
-        ExitCode::from(match result {
-            Ok(outcome) => self.print(&outcome),
+        let code = match result {
+            Ok(outcome) => {
+                if self.json {
+                    report.print_json(outcome.json, outcome.exit);
+                } else if !outcome.text.is_empty() {
+                    println!("{}", outcome.text);
+                }
+                outcome.exit
+            }
             Err(e) => {
                 error!("{e}");
-                for sentence in e.advice().iter().flat_map(|a| a.lines()) {
+                let advice: Vec<String> =
+                    e.advice().iter().flat_map(|a| a.lines()).map(str::to_string).collect();
+                for sentence in &advice {
                     error!("{sentence}");
+                }
+                if self.json {
+                    let error = serde_json::json!({ "message": e.to_string(), "advice": advice });
+                    report.print_json(serde_json::json!({ "error": error }), e.exit_code());
                 }
                 e.exit_code()
             }
-        })
+        };
+        info!("Finished in {} ({})", crate::format::duration(started_at.elapsed()), status(code));
+        ExitCode::from(code)
     }
+}
 
-    fn print(&self, outcome: &Outcome) -> u8 {
-        if self.json && !outcome.json.is_null() {
-            println!("{}", serde_json::to_string_pretty(&outcome.json).unwrap_or_default());
-        } else if !outcome.text.is_empty() {
-            println!("{}", outcome.text);
-        }
-        outcome.exit
+/// The word for an exit code in JSON and the last log line.
+pub fn status(code: u8) -> &'static str {
+    match code {
+        exit::OK => "ok",
+        exit::FAILED => "failed",
+        exit::USAGE => "usage error",
+        exit::DIFFERENT => "different",
+        exit::REFUSED => "refused",
+        exit::INTERRUPTED => "interrupted",
+        _ => "failed",
+    }
+}
+
+/// What every JSON summary carries besides the tool's own fields.
+struct Report<'a> {
+    log_file: &'a std::path::Path,
+    started_at: std::time::Instant,
+}
+
+impl Report<'_> {
+    fn print_json(&self, summary: serde_json::Value, code: u8) {
+        let mut doc = match summary {
+            serde_json::Value::Object(fields) => fields,
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => [("summary".to_string(), other)].into_iter().collect(),
+        };
+        doc.insert("status".into(), status(code).into());
+        doc.insert("exit_code".into(), code.into());
+        doc.insert("log_file".into(), self.log_file.display().to_string().into());
+        let seconds = (self.started_at.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        doc.insert("duration_seconds".into(), seconds.into());
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
 }
 

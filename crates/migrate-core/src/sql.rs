@@ -10,6 +10,21 @@ pub fn column_list(columns: &[String]) -> String {
     columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
 }
 
+/// `the primary key (symbol, ts) and 2 indexes`: what the hints build after a load, for log
+/// lines.
+pub fn describe_keys(hints: &crate::TableHints) -> String {
+    let mut parts = Vec::new();
+    if !hints.primary_key.is_empty() {
+        parts.push(format!("the primary key ({})", hints.primary_key.join(", ")));
+    }
+    match hints.indexes.len() {
+        0 => {}
+        1 => parts.push("1 index".into()),
+        n => parts.push(format!("{n} indexes")),
+    }
+    parts.join(" and ")
+}
+
 /// `CREATE INDEX "idx_<table>_<cols>" ON "<table>" (…)` for each configured index.
 pub fn create_index_statements(table: &str, indexes: &[Vec<String>]) -> Vec<String> {
     indexes

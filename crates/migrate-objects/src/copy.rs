@@ -104,7 +104,8 @@ pub async fn copy_with_retries(
         match copy_object(source, target, entry, &entry.key, replace).await {
             Ok((_, path)) => return Ok(path),
             Err(e) if e.is_transient() && attempt < attempts => {
-                tracing::warn!("retrying {} after: {e}", entry.key);
+                // Recorded in the log file only: a retry that succeeds is no news on the terminal.
+                tracing::warn!(target: RECORD, "retrying {} after: {e}", entry.key);
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
                 attempt += 1;

@@ -57,8 +57,8 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
             let duck = engine::open_source(&config)?;
             let tables = tables(&config, &duck, &args.tables)?;
             let dir = ParquetDir::new(args.output.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
-            engine::export(&duck, &tables, &dir, &args.options).await?;
-            Ok(Outcome::new(exit::OK, ""))
+            let summary = engine::export(&duck, &tables, &dir, &args.options).await?;
+            Ok(Outcome::new(exit::OK, "").with_json(summary.to_json(args.options.dry_run)))
         }
         Mode::Import => {
             let dir = ParquetDir::new(args.input.clone().unwrap_or_else(|| DEFAULT_DIR.into()));
@@ -79,10 +79,11 @@ pub async fn run(args: &RunArgs, env: impl Fn(&str) -> Option<String>) -> Result
                 .collect();
             engine::check_table_options(&config, &columns)?;
             let summary = engine::import(&dir, &tables, &target, &args.options).await?;
-            Ok(match args.options.dry_run {
+            let outcome = match args.options.dry_run {
                 true => dry_run_outcome(&summary.would_fail, tables.len()),
                 false => Outcome::new(exit::OK, ""),
-            })
+            };
+            Ok(outcome.with_json(summary.to_json(args.options.dry_run)))
         }
         Mode::Migrate => migrate(args, &config, &env).await,
         Mode::Verify => {
@@ -132,7 +133,8 @@ async fn verified(
         text.push('\n');
         text.push_str(&engine::sample(duck, tables, target, args.sample).await?);
     }
-    Ok(Outcome::new(if report.passed() { exit::OK } else { exit::DIFFERENT }, text))
+    Ok(Outcome::new(if report.passed() { exit::OK } else { exit::DIFFERENT }, text)
+        .with_json(report.to_json()))
 }
 
 async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<String>) -> Result<Outcome> {
@@ -203,9 +205,13 @@ async fn migrate(args: &RunArgs, config: &Config, env: &impl Fn(&str) -> Option<
                     args.options.if_exists,
                 )
                 .await;
-                source.finish();
+                let elapsed = source.finish();
                 let written = written?;
-                info!("Imported {} rows to {table}", thousands(written));
+                info!(
+                    "Imported {} rows to {table} {}",
+                    thousands(written),
+                    crate::progress::WithProgress::took(written, elapsed)
+                );
             }
         }
     }
@@ -227,7 +233,9 @@ fn dry_run_outcome(would_fail: &[(String, String)], tables: usize) -> Outcome {
         migrate_cli::format::counted(would_fail.len() as u64, "table", "tables"),
         lines.join("\n")
     );
-    Outcome::new(exit::FAILED, text)
+    let failing: Vec<serde_json::Value> =
+        would_fail.iter().map(|(t, why)| serde_json::json!({ "table": t, "reason": why })).collect();
+    Outcome::new(exit::FAILED, text).with_json(serde_json::json!({ "dry_run": true, "would_fail": failing }))
 }
 
 /// `replace`, `append` or `fail`.

@@ -45,6 +45,19 @@ pub struct Summary {
     pub would_fail: Vec<(String, String)>,
 }
 
+impl Summary {
+    /// The summary for `--json`: tables with their rows (`rows_counted` in a dry run,
+    /// `rows_written` otherwise) and the loads a dry run found would fail.
+    pub fn to_json(&self, dry_run: bool) -> serde_json::Value {
+        let key = if dry_run { "rows_counted" } else { "rows_written" };
+        let tables: Vec<serde_json::Value> =
+            self.tables.iter().map(|(t, rows)| serde_json::json!({ "table": t, key: rows })).collect();
+        let failing: Vec<serde_json::Value> =
+            self.would_fail.iter().map(|(t, why)| serde_json::json!({ "table": t, "reason": why })).collect();
+        serde_json::json!({ "dry_run": dry_run, "tables": tables, "would_fail": failing })
+    }
+}
+
 /// What loading a table would do to the target, as a dry run reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetPlan {
@@ -376,9 +389,14 @@ pub async fn export(
         }
         let source = WithProgress::new(duck, table, rows);
         let written = copy_table(&source, dir, table, opts.batch_size, IfExists::Replace).await;
-        source.finish();
+        let elapsed = source.finish();
         let written = written?;
-        info!("Exported {} rows to {}", thousands(written), file.display());
+        info!(
+            "Exported {} rows to {} {}",
+            thousands(written),
+            file.display(),
+            WithProgress::took(written, elapsed)
+        );
         summary.tables.push((table.clone(), written));
     }
     info!("Export complete: {}/{} tables", summary.tables.len(), tables.len());
@@ -419,9 +437,9 @@ pub async fn import(
         info!("Using {} for {table}", target.load_method());
         let source = WithProgress::new(dir, table, rows);
         let written = copy_table(&source, target.sink(), table, opts.batch_size, opts.if_exists).await;
-        source.finish();
+        let elapsed = source.finish();
         let written = written?;
-        info!("Imported {} rows to {table}", thousands(written));
+        info!("Imported {} rows to {table} {}", thousands(written), WithProgress::took(written, elapsed));
         summary.tables.push((table.clone(), written));
     }
     info!("Import complete: {}/{} tables", summary.tables.len(), tables.len());

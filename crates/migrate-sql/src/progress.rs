@@ -9,6 +9,7 @@ use migrate_core::{BatchStream, Result, TableSource};
 pub struct WithProgress<'a> {
     inner: &'a dyn TableSource,
     bar: Bar,
+    started: std::time::Instant,
 }
 
 impl<'a> WithProgress<'a> {
@@ -16,12 +17,23 @@ impl<'a> WithProgress<'a> {
     pub fn new(inner: &'a dyn TableSource, table: &str, rows: u64) -> Self {
         let bar = bar(table, Some(rows));
         bar.set_message("rows");
-        Self { inner, bar }
+        Self { inner, bar, started: std::time::Instant::now() }
     }
 
-    /// Clears the bar (the log line that follows says what was done).
-    pub fn finish(self) {
+    /// Clears the bar (the log line that follows says what was done) and returns how long the
+    /// table took.
+    pub fn finish(self) -> std::time::Duration {
         self.bar.finish_and_clear();
+        self.started.elapsed()
+    }
+
+    /// `in 1.23 s (456,000 rows/s)`: how long `rows` took, for the log line after a table.
+    pub fn took(rows: u64, elapsed: std::time::Duration) -> String {
+        format!(
+            "in {} ({})",
+            migrate_cli::format::duration(elapsed),
+            migrate_cli::format::rate(rows, elapsed, "rows")
+        )
     }
 }
 

@@ -56,7 +56,38 @@ pub struct VerifyReport {
     pub tables: Vec<TableCheck>,
 }
 
+impl Status {
+    /// The word `--json` uses: `match`, `row_count_mismatch`, `content_mismatch`, `missing`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Status::Match => "match",
+            Status::CountMismatch => "row_count_mismatch",
+            Status::ContentMismatch => "content_mismatch",
+            Status::MissingInTarget => "missing",
+        }
+    }
+}
+
 impl VerifyReport {
+    /// The report for `--json`: per table the row counts, fingerprints and verdict.
+    pub fn to_json(&self) -> serde_json::Value {
+        let tables: Vec<serde_json::Value> = self
+            .tables
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "table": t.table,
+                    "status": t.status().word(),
+                    "source_rows": t.source.rows,
+                    "target_rows": t.target.map(|s| s.rows),
+                    "source_fingerprint": t.source.fingerprint.to_string(),
+                    "target_fingerprint": t.target.map(|s| s.fingerprint.to_string()),
+                })
+            })
+            .collect();
+        serde_json::json!({ "verification": { "passed": self.passed(), "tables": tables } })
+    }
+
     /// True when every table matches (and there is at least one).
     pub fn passed(&self) -> bool {
         !self.tables.is_empty() && self.tables.iter().all(|t| t.status() == Status::Match)

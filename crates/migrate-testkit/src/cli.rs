@@ -44,7 +44,8 @@ pub fn transcript(out: &Output) -> String {
 }
 
 /// insta settings that redact `dir` as `[DIR]`, each `(text, name)` of `more` as `[name]`,
-/// timestamps in file names (`20261121_101500_123`) as `[TIME]`, content fingerprints
+/// timestamps in file names (`20261121_101500_123`) as `[TIME]`, durations (`0.42 s`) as
+/// `[DURATION]`, rates (`1,230 rows/s`, `1.50 MiB/s`) as `[RATE]`, content fingerprints
 /// (`rows:32 hex digits`) as `[FINGERPRINT]` and the workspace version as `[VERSION]`.
 pub fn snapshot_settings(dir: &Path, more: &[(&str, &str)]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
@@ -53,6 +54,8 @@ pub fn snapshot_settings(dir: &Path, more: &[(&str, &str)]) -> insta::Settings {
         settings.add_filter(&escape(text), format!("[{name}]"));
     }
     settings.add_filter(r"\d{8}_\d{6}_\d{3}", "[TIME]");
+    settings.add_filter(r"\b\d+(\.\d{1,2})? s\b|\b\d+ min \d\d s\b|\b\d+ h \d\d min\b", "[DURATION]");
+    settings.add_filter(r"\b[\d.,]+ (B|KiB|MiB|GiB|TiB|[a-z]+)/s\b", "[RATE]");
     settings.add_filter(r"\b\d+:[0-9a-f]{32}\b", "[FINGERPRINT]");
     settings.add_filter(&format!(r"\b{}\b", escape(env!("CARGO_PKG_VERSION"))), "[VERSION]");
     settings
@@ -89,6 +92,11 @@ mod tests {
         let text = "log /tmp/migrate-test-a.b/logs/x_20261121_101500_123.log fp 1440:0123456789abcdef0123456789abcdef env t9z";
         super::snapshot_settings(dir, &[("t9z", "ENV")]).bind(|| {
             insta::assert_snapshot!(text, @"log [DIR]/logs/x_[TIME].log fp [FINGERPRINT] env [ENV]");
+        });
+        let text =
+            "Copied 9 objects, 224 B in 0.42 s (21.4 objects/s, 533 B/s); took 4 min 05 s, 1,230 rows/s";
+        super::snapshot_settings(dir, &[]).bind(|| {
+            insta::assert_snapshot!(text, @"Copied 9 objects, 224 B in [DURATION] ([RATE], [RATE]); took [DURATION], [RATE]");
         });
     }
 }

@@ -236,7 +236,15 @@ impl PgLoad {
                 false => Vec::new(),
             };
             sql.push_str(&format!("DROP TABLE IF EXISTS {t}; ALTER TABLE {s} RENAME TO {t};"));
-            let keys = key_statements(&self.table, &self.store.hints(&self.table));
+            let hints = self.store.hints(&self.table);
+            let keys = key_statements(&self.table, &hints);
+            if !keys.is_empty() {
+                tracing::info!(
+                    "{}: swapping the new table in and building {}…",
+                    self.table,
+                    migrate_core::sql::describe_keys(&hints)
+                );
+            }
             for statement in carried.iter().chain(&keys) {
                 sql.push_str(statement);
                 sql.push(';');
