@@ -148,15 +148,21 @@ pub async fn run_migrate(
         warn!("{text}");
         return Ok(Outcome { exit: exit::DIFFERENT, json: summary, text });
     }
-    let options =
-        CopyOptions { jobs: run.jobs, overwrite_changed: run.overwrite_changed, ..Default::default() };
+    let expected = Some(migrate_objects::Tally { objects: s.source.objects, bytes: s.source.bytes });
+    let options = CopyOptions {
+        jobs: run.jobs,
+        overwrite_changed: run.overwrite_changed,
+        expected,
+        ..Default::default()
+    };
     // Objects written into the source after this are new since the plan, not copy failures.
     let copy_started = chrono::Utc::now();
     let clock = std::time::Instant::now();
     let copied = copy(source.as_ref(), target.as_ref(), options, progress).await?;
     let took = clock.elapsed();
     render::log_copy(&copied);
-    let verified = verify_copy(source.as_ref(), target.as_ref(), run.jobs, progress, copy_started).await?;
+    let verified =
+        verify_copy(source.as_ref(), target.as_ref(), run.jobs, progress, copy_started, expected).await?;
     let table = render::verify_table(&verified);
     summary["copy"] = json!(copied);
     summary["verify"] = json!(verified);

@@ -38,8 +38,13 @@ pub fn duration(d: std::time::Duration) -> String {
 /// `n` things over `d` as a rate with three significant digits at most: `1,230 rows/s`,
 /// `45.6 objects/s`, `0.5 objects/s`.
 pub fn rate(n: u64, d: std::time::Duration, unit: &str) -> String {
+    format!("{} {unit}/s", per_second(n, d))
+}
+
+/// `n` over `d` per second, three significant digits at most: `1,230`, `45.6`, `0.5`.
+pub fn per_second(n: u64, d: std::time::Duration) -> String {
     let per_sec = n as f64 / d.as_secs_f64().max(1e-3);
-    let text = if per_sec >= 100.0 {
+    if per_sec >= 100.0 {
         let digits = per_sec.log10().floor() as i32;
         let scale = 10f64.powi(digits - 2);
         count(((per_sec / scale).round() * scale) as u64)
@@ -47,8 +52,7 @@ pub fn rate(n: u64, d: std::time::Duration, unit: &str) -> String {
         format!("{per_sec:.1}")
     } else {
         format!("{per_sec:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
-    };
-    format!("{text} {unit}/s")
+    }
 }
 
 /// Bytes over `d` as a rate: `12.3 MiB/s`.

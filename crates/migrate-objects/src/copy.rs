@@ -20,11 +20,13 @@ pub struct CopyOptions {
     pub overwrite_changed: bool,
     /// Attempts per object for transient failures, the first included.
     pub attempts: u32,
+    /// What the source holds, when a survey just counted it: the totals progress counts to.
+    pub expected: Option<Tally>,
 }
 
 impl Default for CopyOptions {
     fn default() -> Self {
-        Self { jobs: 16, overwrite_changed: false, attempts: 4 }
+        Self { jobs: 16, overwrite_changed: false, attempts: 4, expected: None }
     }
 }
 
@@ -136,7 +138,7 @@ pub async fn copy(
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
     let jobs = options.jobs.max(1);
-    progress.begin("copying", None, None);
+    progress.begin("copying", options.expected.map(|t| t.objects), options.expected.map(|t| t.bytes));
     let outcomes = compared_pairs(source, target, jobs)
         .map_ok(|(pair, comparison)| async move {
             let action = decide(&pair, comparison.as_ref(), options.overwrite_changed);

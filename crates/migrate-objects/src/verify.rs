@@ -49,14 +49,17 @@ impl VerifyReport {
 
 /// Verifies a copy that began at `copy_started`: like [`verify`], except that a source object
 /// written since then (its `updated` time is later) and not yet equal in the target counts as
-/// new since the copy, not as a difference.
+/// new since the copy, not as a difference. `expected` (the source's totals, when a survey
+/// counted them) gives progress its totals.
 pub async fn verify_copy(
     source: &dyn ObjectBackend,
     target: &dyn ObjectBackend,
     jobs: usize,
     progress: &dyn Progress,
     copy_started: DateTime<Utc>,
+    expected: Option<Tally>,
 ) -> Result<VerifyReport> {
+    progress.begin("verifying", expected.map(|t| t.objects), expected.map(|t| t.bytes));
     verify_with(source, target, jobs, progress, Some(copy_started), &mut |_| Ok(())).await
 }
 
@@ -69,6 +72,7 @@ pub async fn verify(
     progress: &dyn Progress,
     each_source: &mut (dyn FnMut(&ObjectEntry) -> Result<()> + Send),
 ) -> Result<VerifyReport> {
+    progress.begin("verifying", None, None);
     verify_with(source, target, jobs, progress, None, each_source).await
 }
 
@@ -83,7 +87,6 @@ async fn verify_with(
     let is_new = |s: &ObjectEntry| since.is_some_and(|t| s.updated.is_some_and(|u| u > t));
     let mut report =
         VerifyReport { source_url: source.url(), target_url: target.url(), ..Default::default() };
-    progress.begin("verifying", None, None);
     let mut pairs = std::pin::pin!(compared_pairs(source, target, jobs));
     while let Some((pair, comparison)) = pairs.try_next().await? {
         match (pair, comparison) {

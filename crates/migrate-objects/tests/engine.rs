@@ -235,7 +235,7 @@ async fn objects_written_during_a_copy_are_new_since_the_copy_not_failures() {
     // The exporting system keeps writing: a new day, and a rewritten part.
     put_bytes(src.as_ref(), "qpi_answers_20240107/part-0.jsonl", b"{\"late\":1}\n").await;
     put_bytes(src.as_ref(), "qpi_answers_20240101/part-0.jsonl", b"{\"rewritten\":1}\n").await;
-    let v = verify_copy(src.as_ref(), dst.as_ref(), 4, &NoProgress, copy_started).await.unwrap();
+    let v = verify_copy(src.as_ref(), dst.as_ref(), 4, &NoProgress, copy_started, None).await.unwrap();
     assert!(v.passed(), "{v:?}");
     assert_eq!(v.new_since_copy.total, 2, "{v:?}");
     // The same state judged strictly (as before a deletion) is a difference.
@@ -245,7 +245,7 @@ async fn objects_written_during_a_copy_are_new_since_the_copy_not_failures() {
     // An object the copy should have written but that is not there is still a failure.
     let lost = dst.head("README.txt").await.unwrap().expect("copied");
     dst.delete_if_unchanged(&lost).await.unwrap();
-    let v = verify_copy(src.as_ref(), dst.as_ref(), 4, &NoProgress, copy_started).await.unwrap();
+    let v = verify_copy(src.as_ref(), dst.as_ref(), 4, &NoProgress, copy_started, None).await.unwrap();
     assert!(!v.passed());
     assert_eq!(v.missing.items, vec!["README.txt".to_string()]);
 }

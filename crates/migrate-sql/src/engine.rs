@@ -472,15 +472,26 @@ pub async fn verify(
     let mut report = VerifyReport::default();
     for table in tables {
         let schema = duck.schema(table).await?;
-        let source_scan = fingerprint_apart(duck.scan(table, batch_size).await?);
-        let (source_fp, target_side) = match target.rows(table).await? {
+        let target_rows = target.rows(table).await?;
+        // One bar per table over the rows read from both sides.
+        let bar =
+            migrate_cli::progress::bar(&format!("verify {table}"), target_rows.map(|n| n.saturating_mul(2)));
+        bar.set_message("rows");
+        let counted = |batches: BatchStream| -> BatchStream {
+            let bar = bar.clone();
+            Box::pin(batches.inspect_ok(move |b| bar.inc(b.num_rows() as u64)))
+        };
+        let source_scan = fingerprint_apart(counted(duck.scan(table, batch_size).await?));
+        let (source_fp, target_side) = match target_rows {
             None => (source_scan.await?, None),
             Some(_) => {
-                let target_scan = fingerprint_apart(target.scan_as(table, schema, batch_size).await?);
+                let target_scan =
+                    fingerprint_apart(counted(target.scan_as(table, schema, batch_size).await?));
                 let (source_fp, fp) = tokio::try_join!(source_scan, target_scan)?;
                 (source_fp, Some(Side { rows: fp.rows, fingerprint: fp }))
             }
         };
+        bar.finish_and_clear();
         let source = Side { rows: source_fp.rows, fingerprint: source_fp };
         report.tables.push(TableCheck { table: table.clone(), source, target: target_side });
     }
