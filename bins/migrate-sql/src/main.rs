@@ -20,7 +20,7 @@ Examples (the rehearsal guide's steps):
   migrate-sql --mode verify --config config.yml --sample 5
 
   # 3. Production: PostgreSQL (Cloud SQL socket), DuckDB streamed straight in, then verified
-  export CRYPTO_DB_URL=\"postgresql+pg8000://user:pass@/crypto_lake?host=/cloudsql/project:region:instance\"
+  export CRYPTO_DB_URL=\"postgresql+pg8000://user:pass@/crypto_lake?host=/cloudsql/prj:reg:db\"
   migrate-sql --mode migrate --config config.yml --dry-run
   migrate-sql --mode migrate --config config.yml --batch-size 100000
 
@@ -40,7 +40,7 @@ enum ModeArg {
 
 /// DuckDB → Parquet → PostgreSQL / SQLite, with dry runs and verification by content.
 #[derive(Debug, Parser)]
-#[command(name = "migrate-sql", version, after_long_help = format!("{EXAMPLES}{}", migrate_cli::exit::HELP))]
+#[command(name = "migrate-sql", version, after_long_help = examples())]
 struct Cli {
     /// What to do.
     #[arg(long, value_enum)]
@@ -90,6 +90,12 @@ struct Cli {
     verbose: bool,
 }
 
+/// The examples, the longest line of which must fit a 100-column `--help` unwrapped, so each
+/// command survives copy and paste.
+fn examples() -> String {
+    format!("{EXAMPLES}{}", migrate_cli::exit::HELP)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mode = match cli.mode {
@@ -119,4 +125,14 @@ fn main() -> ExitCode {
         .json(cli.json)
         .verbosity(Verbosity::from_flags(cli.quiet, cli.verbose))
         .run(|_| async { app::run(&args, |k| std::env::var(k).ok()).await })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_example_line_fits_an_unwrapped_help() {
+        for line in super::examples().lines().take_while(|l| !l.starts_with("Target database")) {
+            assert!(line.chars().count() <= 96, "wraps in --help: {line}");
+        }
+    }
 }

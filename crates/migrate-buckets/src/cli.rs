@@ -136,12 +136,30 @@ fn about_migrate(preset: Preset) -> String {
     }
 }
 
+/// `  command options`, continued on a second line (`\`) when one would not fit a 100-column
+/// `--help` unwrapped: an example must survive copy and paste.
+fn example(command: &str, options: &str) -> String {
+    let one_line = format!("  {command} {options}");
+    if one_line.chars().count() <= 96 { one_line } else { format!("  {command} \\\n      {options}") }
+}
+
 fn migrate_examples(preset: Preset) -> String {
     let bin = preset.migrate_binary();
     let head = match preset {
-        Preset::Generic => format!(
-            "Examples:\n  {bin} --from gs://data-bucket-prod/some_prefix/ --to gs://new-bucket-prod/some_prefix/\n  {bin} --from gs://data-bucket-prod/some_prefix/ --to gs://new-bucket-prod/some_prefix/ --execute\n  {bin} --from file:///data/exports/ --to gs://new-bucket-dev/exports/ --execute --jobs 32\n"
-        ),
+        Preset::Generic => {
+            let pair = "--from gs://old-bucket/exports/ --to gs://new-bucket/exports/";
+            [
+                "Examples:".to_string(),
+                example(bin, pair),
+                example(&format!("{bin} {pair}"), "--execute"),
+                example(
+                    &format!("{bin} --from file:///data/exports/"),
+                    "--to gs://new-bucket/exports/ --execute --jobs 32",
+                ),
+            ]
+            .join("\n")
+                + "\n"
+        }
         _ => format!(
             "Examples:\n  # 1. Analysis (dry run: nothing is written)\n  {bin} --env prod --dry-run\n  # 2. Copy, then verify every object\n  {bin} --env prod --execute\n  # Just before cutover: copy what is new since (only missing objects are copied)\n  {bin} --env prod --execute\n  # List the code that still points at the old location\n  {bin} --env prod --check-references ./orchestration\n"
         ),
@@ -165,12 +183,25 @@ fn about_delete(preset: Preset) -> String {
 fn delete_examples(preset: Preset) -> String {
     let bin = preset.delete_binary();
     let args = match preset {
-        Preset::Generic => "--from gs://data-bucket-prod/some_prefix/ --to gs://new-bucket-prod/some_prefix/",
+        Preset::Generic => "--from gs://old-bucket/exports/ --to gs://new-bucket/exports/",
         _ => "--env prod",
     };
-    let src = preset.urls("prod").map(|u| u.0).unwrap_or_else(|| "gs://data-bucket-prod/some_prefix/".into());
+    let src = preset.urls("prod").map(|u| u.0).unwrap_or_else(|| "gs://old-bucket/exports/".into());
+    let command = format!("{bin} {args}");
+    let lines = [
+        "Examples:".to_string(),
+        "  # Checks only (dry run)".into(),
+        example(&command, "--dry-run --code-dir ./orchestration"),
+        "  # Delete, confirming at the prompt (type the source URL, then confirm again)".into(),
+        example(&command, "--confirm-delete --code-dir ./orchestration"),
+        "  # Delete without a terminal".into(),
+        example(&command, &format!("--confirm-delete --confirm-text '{src}'")),
+        "  # Undo: copy the manifest's objects back".into(),
+        example(&format!("{bin} restore"), "--manifest logs/<run>_manifest.jsonl --execute"),
+    ];
     format!(
-        "Examples:\n  # Checks only (dry run)\n  {bin} {args} --dry-run --code-dir ./orchestration\n  # Delete, confirming at the prompt (type the source URL, then confirm again)\n  {bin} {args} --confirm-delete --code-dir ./orchestration\n  # Delete without a terminal\n  {bin} {args} --confirm-delete --confirm-text '{src}'\n  # Undo: copy the manifest's objects back\n  {bin} restore --manifest logs/<run>_manifest.jsonl --execute\n\nLog file: logs/{}_<env>_<timestamp>.log; manifest beside it and in the target bucket under _migration_manifests/.\n\n{}\n\n{GCS_CREDENTIALS}",
+        "{}\n\nLog file: logs/{}_<env>_<timestamp>.log; manifest beside it and in the target bucket under _migration_manifests/.\n\n{}\n\n{GCS_CREDENTIALS}",
+        lines.join("\n"),
         log_stem(bin, None),
         migrate_cli::exit::HELP
     )
@@ -266,4 +297,20 @@ pub fn delete_main(preset: Preset) -> ExitCode {
         };
         run_delete(&Locations::new(), &run, &BarProgress::default()).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_line_fits_an_unwrapped_help() {
+        for preset in [Preset::QpiExports, Preset::ClickhouseExport, Preset::Generic] {
+            let text = migrate_examples(preset) + &delete_examples(preset);
+            let commands = text.lines().take_while(|l| !l.starts_with("Log file"));
+            for line in commands {
+                assert!(line.chars().count() <= 96, "wraps in --help: {line}");
+            }
+        }
+    }
 }
