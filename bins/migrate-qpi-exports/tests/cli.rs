@@ -26,6 +26,8 @@ async fn dry_run_analyses_both_sides_and_writes_nothing() {
     buckets.snapshot_settings(dir.path()).bind(|| insta::assert_snapshot!(cli::transcript(&out)));
     assert_eq!(out.status.code(), Some(0));
     assert!(buckets.new.names("").await.is_empty(), "a dry run writes nothing");
+    let log = log_text(dir.path());
+    assert_eq!(log.matches("INFO | plan: copy ").count(), 9, "the whole plan is in the log file: {log}");
     let logs: Vec<String> = std::fs::read_dir(dir.path().join("logs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())

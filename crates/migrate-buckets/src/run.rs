@@ -125,7 +125,10 @@ pub async fn run_migrate(
             info!("[DRY-RUN] Would copy {}{key} → {}{key}", s.source_url, s.target_url);
         }
         if s.plan.to_copy_keys.total > 20 {
-            info!("[DRY-RUN] … and {} more", count(s.plan.to_copy_keys.total - 20));
+            info!(
+                "[DRY-RUN] … and {} more (the log file lists every one)",
+                count(s.plan.to_copy_keys.total - 20)
+            );
         }
         let mut text = format!(
             "[DRY-RUN] Would copy {} new and overwrite {}; {} identical; {} conflicts; {} only in target.\nRun again with --execute to copy.",

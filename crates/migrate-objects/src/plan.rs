@@ -3,6 +3,7 @@
 
 use crate::backend::ObjectBackend;
 use crate::checksum::{Comparison, compare};
+use crate::copy::RECORD;
 use crate::error::Result;
 use crate::join::{Pair, join};
 use crate::layout::{CriticalKind, LayoutAnalyzer, LayoutReport};
@@ -115,20 +116,28 @@ pub async fn survey(
                 progress.advance(1, s.size);
             }
         }
+        // Every decision goes to the log file (the summary keeps only the first few keys).
+        let record = |what: &str, key: &str, size: u64| tracing::info!(target: RECORD, "plan: {what} {key} ({size} bytes)");
         match (decide(&pair, comparison.as_ref(), overwrite_changed), &pair) {
             (Action::Copy, Pair::SourceOnly(s)) => {
+                record("copy", &s.key, s.size);
                 plan.to_copy.add(s.size);
                 plan.to_copy_keys.push(s.key.clone());
             }
             (Action::Skip, Pair::Both(s, _)) => plan.identical.add(s.size),
-            (Action::Overwrite(_), Pair::Both(s, _)) => {
+            (Action::Overwrite(reason), Pair::Both(s, _)) => {
+                record(&format!("overwrite ({reason})"), &s.key, s.size);
                 plan.to_overwrite.add(s.size);
                 plan.to_copy_keys.push(s.key.clone());
             }
             (Action::Conflict(reason), Pair::Both(s, _)) => {
+                record(&format!("conflict ({reason})"), &s.key, s.size);
                 plan.conflicts.push(Problem { key: s.key.clone(), reason })
             }
-            (Action::Extra, Pair::TargetOnly(t)) => plan.extra_in_target.push(t.key.clone()),
+            (Action::Extra, Pair::TargetOnly(t)) => {
+                record("keep, only in target,", &t.key, t.size);
+                plan.extra_in_target.push(t.key.clone())
+            }
             _ => unreachable!("decide() answers by the pair's side"),
         }
     }
