@@ -70,3 +70,37 @@ fn an_unwritable_log_directory_is_a_configuration_error() {
     assert_eq!(out.status.code(), Some(2), "{}", cli::transcript(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--log-dir"), "{}", cli::transcript(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_written_while_the_copy_runs_are_new_since_the_plan_not_a_failure() {
+    let (old, new) = (migrate_testkit::gcs_bucket().await, migrate_testkit::gcs_bucket().await);
+    for i in 0..150 {
+        old.put(&format!("live/day_20240101/part-{i:03}.jsonl"), "{\"a\":1}\n").await;
+    }
+    // The exporting system keeps writing for as long as the run lasts, under keys that sort
+    // first, so the copy's listing (streamed in key order) has passed them when they appear.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, endpoint, bucket) = (stop.clone(), old.endpoint.clone(), old.name.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let name = format!("live/day_20231231/late-{i:04}.jsonl");
+                migrate_testkit::put_object(&endpoint, &bucket, &name, "{\"late\":1}\n").await;
+                i += 1;
+            }
+            i
+        })
+    };
+    let dir = migrate_testkit::temp_dir();
+    let (from, to) = (format!("{}live/", old.url()), format!("{}live/", new.url()));
+    let mut cmd = cli::command(BIN, dir.path());
+    cmd.args(["--from", &from, "--to", &to, "--execute"]).env("STORAGE_EMULATOR_HOST", &old.endpoint);
+    let out = tokio::task::spawn_blocking(move || cli::run(&mut cmd)).await.unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let written = writer.await.unwrap();
+    let text = cli::transcript(&out);
+    assert!(written > 0, "{text}");
+    assert_eq!(out.status.code(), Some(0), "new objects are not a failed copy: {text}");
+    assert!(text.contains("new since the plan: re-run to copy"), "{text}");
+}

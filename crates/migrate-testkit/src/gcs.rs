@@ -51,19 +51,7 @@ impl TestBucket {
 
     /// Uploads `body` as object `name`.
     pub async fn put(&self, name: &str, body: &str) {
-        let resp = reqwest::Client::new()
-            .post(format!(
-                "{}/upload/storage/v1/b/{}/o?uploadType=media&name={}",
-                self.endpoint,
-                self.name,
-                encode(name)
-            ))
-            .header("content-type", "application/octet-stream")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("uploading {name} to {}: {e}", self.name));
-        assert!(resp.status().is_success(), "uploading {name} to {}: HTTP {}", self.name, resp.status());
+        put_object(&self.endpoint, &self.name, name, body).await
     }
 
     /// The names of the objects under `prefix`, in listing order.
@@ -184,4 +172,17 @@ pub async fn seed_qpi_tree(bucket: &TestBucket, prefix: &str) {
 /// `text` percent-encoded for a URL path segment or query value.
 fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// Uploads `body` as object `name` of `bucket` in the emulator at `endpoint` (for tests that
+/// write from a task of their own while a tool runs).
+pub async fn put_object(endpoint: &str, bucket: &str, name: &str, body: &str) {
+    let resp = reqwest::Client::new()
+        .post(format!("{endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={}", encode(name)))
+        .header("content-type", "application/octet-stream")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("uploading {name} to {bucket}: {e}"));
+    assert!(resp.status().is_success(), "uploading {name} to {bucket}: HTTP {}", resp.status());
 }

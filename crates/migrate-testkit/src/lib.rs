@@ -23,7 +23,8 @@ mod postgres;
 pub use clickhouse::{TestClickHouse, clickhouse_database, clickhouse_database_at};
 pub use config::{Services, services};
 pub use gcs::{
-    EnvBuckets, TestBucket, env_buckets, gcs_bucket, gcs_bucket_at, gcs_bucket_named, seed_qpi_tree,
+    EnvBuckets, TestBucket, env_buckets, gcs_bucket, gcs_bucket_at, gcs_bucket_named, put_object,
+    seed_qpi_tree,
 };
 pub use postgres::{TestPg, pg_database, pg_database_at};
 
