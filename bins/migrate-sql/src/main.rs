@@ -1,8 +1,7 @@
 //! `migrate-sql`: argument parsing and wiring only; the work is in the `migrate-sql` library.
 
 use clap::{Parser, ValueEnum};
-use migrate_cli::Tool;
-use migrate_cli::logging::Verbosity;
+use migrate_cli::OutputArgs;
 use migrate_sql::app::{self, Mode, RunArgs};
 use migrate_sql::engine::RunOptions;
 use std::path::PathBuf;
@@ -76,18 +75,8 @@ struct Cli {
     /// Default: one per core, 2 to 4.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=8))]
     copy_streams: Option<u64>,
-    /// Directory for the run's log file.
-    #[arg(long, default_value = "logs")]
-    log_dir: PathBuf,
-    /// Print the summary as JSON on stdout (log lines stay on stderr).
-    #[arg(long)]
-    json: bool,
-    /// Only warnings, errors and the summary on the terminal (the log file keeps everything).
-    #[arg(short, long, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Debug lines too, on the terminal and in the log file.
-    #[arg(short, long)]
-    verbose: bool,
+    #[command(flatten)]
+    run: OutputArgs,
 }
 
 /// The examples, the longest line of which must fit a 100-column `--help` unwrapped, so each
@@ -120,11 +109,7 @@ fn main() -> ExitCode {
         },
         sample: cli.sample,
     };
-    Tool::new("migrate-sql", cli.log_dir)
-        .log_stem(stem)
-        .json(cli.json)
-        .verbosity(Verbosity::from_flags(cli.quiet, cli.verbose))
-        .run(|_| async { app::run(&args, |k| std::env::var(k).ok()).await })
+    cli.run.tool("migrate-sql", stem).run(|_| async { app::run(&args, |k| std::env::var(k).ok()).await })
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ use crate::preset::{Preset, log_stem};
 use crate::progress::BarProgress;
 use crate::run::{DeleteRun, MigrateRun, run_delete, run_migrate, run_restore};
 use clap::{Args, Parser, Subcommand};
-use migrate_cli::logging::Verbosity;
-use migrate_cli::{Confirmation, Tool};
+use migrate_cli::{Confirmation, OutputArgs, Tool};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,18 +29,9 @@ pub struct Common {
     /// Objects handled at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub jobs: u16,
-    /// Directory for the run's log file.
-    #[arg(long, default_value = "logs")]
-    pub log_dir: PathBuf,
-    /// Print the summary as JSON on stdout (log lines stay on stderr).
-    #[arg(long)]
-    pub json: bool,
-    /// Only warnings, errors and the summary on the terminal (the log file keeps everything).
-    #[arg(short, long, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Debug lines too, on the terminal and in the log file.
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// `--log-dir`, `--json`, `-q`, `-v`.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// An environment name: lowercase letters, digits and `-` (it becomes part of bucket and file
@@ -112,18 +102,8 @@ enum DeleteCommand {
         /// Objects handled at once.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
         jobs: u16,
-        /// Directory for the run's log file.
-        #[arg(long, default_value = "logs")]
-        log_dir: PathBuf,
-        /// Print the summary as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Only warnings, errors and the summary on the terminal.
-        #[arg(short, long, conflicts_with = "verbose")]
-        quiet: bool,
-        /// Debug lines too.
-        #[arg(short, long)]
-        verbose: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
 }
 
@@ -236,10 +216,7 @@ fn locations(common: &Common, preset: Preset) -> Result<(String, String), Bucket
 
 /// The start-up path of a bucket binary: log file `<binary>_<env>_<time>.log`, `--json`.
 fn tool(common: &Common, binary: &str) -> Tool {
-    Tool::new(binary, &common.log_dir)
-        .log_stem(log_stem(binary, common.env.as_deref()))
-        .json(common.json)
-        .verbosity(Verbosity::from_flags(common.quiet, common.verbose))
+    common.output.tool(binary, log_stem(binary, common.env.as_deref()))
 }
 
 /// `main` of a migrate binary.
@@ -256,7 +233,7 @@ pub fn migrate_main(preset: Preset) -> ExitCode {
             overwrite_changed: cli.overwrite_changed,
             jobs: usize::from(cli.common.jobs),
             check_references: cli.check_references.clone(),
-            own_dirs: vec![cli.common.log_dir.clone()],
+            own_dirs: vec![cli.common.output.log_dir.clone()],
         };
         run_migrate(&Locations::new(), &run, &BarProgress::default()).await
     })
@@ -265,12 +242,9 @@ pub fn migrate_main(preset: Preset) -> ExitCode {
 /// `main` of a delete binary.
 pub fn delete_main(preset: Preset) -> ExitCode {
     let cli: DeleteCli = parse(preset.delete_binary(), about_delete(preset), delete_examples(preset));
-    if let Some(DeleteCommand::Restore { manifest, execute, jobs, log_dir, json, quiet, verbose }) =
-        cli.command
-    {
+    if let Some(DeleteCommand::Restore { manifest, execute, jobs, output }) = cli.command {
         let stem = format!("{}_restore", log_stem(preset.delete_binary(), None));
-        let tool = Tool::new(preset.delete_binary(), log_dir).log_stem(stem).json(json);
-        return tool.verbosity(Verbosity::from_flags(quiet, verbose)).run(|_| async move {
+        return output.tool(preset.delete_binary(), stem).run(|_| async move {
             run_restore(&Locations::new(), &manifest, execute, usize::from(jobs), &BarProgress::default())
                 .await
         });
@@ -287,8 +261,8 @@ pub fn delete_main(preset: Preset) -> ExitCode {
             confirmation: Confirmation::from_flag(cli.confirm_text.clone()),
             code_dir: cli.code_dir.clone(),
             jobs: usize::from(cli.common.jobs),
-            manifest_dir: cli.manifest_dir.clone().unwrap_or_else(|| cli.common.log_dir.clone()),
-            own_dirs: [Some(&cli.common.log_dir), cli.manifest_dir.as_ref()]
+            manifest_dir: cli.manifest_dir.clone().unwrap_or_else(|| cli.common.output.log_dir.clone()),
+            own_dirs: [Some(&cli.common.output.log_dir), cli.manifest_dir.as_ref()]
                 .into_iter()
                 .flatten()
                 .cloned()

@@ -3,6 +3,7 @@
 //! docs/tools.md; this crate is its implementation.
 //!
 //! - [`startup`]: the one start-up path (log file → runtime → run → outcome → exit code), Ctrl-C.
+//! - [`args`]: the output flags every binary takes (`--log-dir`, `--json`, `-q`, `-v`).
 //! - [`exit`]: the exit codes.
 //! - [`logging`]: `LEVEL | message` lines on stderr and a timestamped log file per run.
 //! - [`secrets`]: `****` for passwords in URLs and in every log line.
@@ -33,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod args;
 pub mod confirm;
 pub mod exit;
 pub mod format;
@@ -41,5 +43,6 @@ pub mod progress;
 pub mod secrets;
 pub mod startup;
 
+pub use args::OutputArgs;
 pub use confirm::{Ask, Confirmation};
 pub use startup::{Failure, Outcome, Started, Tool, usage_error};
