@@ -209,6 +209,11 @@ async fn migrate_into_postgresql_through_the_chosen_number_of_copy_streams() {
     assert!(text.contains("Each table loads through 3 binary COPY streams"), "{text}");
     assert!(text.contains("Using PostgreSQL COPY (binary) for bars_1s"), "{text}");
     assert!(
+        text.contains("bars_1s: swapping the new table in and building the primary key (symbol, ts)…"),
+        "says what it is doing: {text}"
+    );
+    assert!(!text.contains("does not exist, skipping"), "server NOTICEs stay out: {text}");
+    assert!(
         text.contains("bars_1s                        100,000         100,000         ✓ MATCH"),
         "{text}"
     );
