@@ -7,6 +7,7 @@
 //!   equal data compares equal across DuckDB, Parquet, SQLite, PostgreSQL and ClickHouse.
 //! - [`memory`]: in-memory tables, the twin every store is tested against.
 //! - [`convert`]: strict Arrow casts and JSON text shared by the SQL stores.
+//! - [`verdict`]: reading a target back ([`TableReadBack`]) and the per-table verdict.
 //!
 //! ```
 //! use migrate_core::{Fingerprint, IfExists, MemoryTables, copy_table};
@@ -37,6 +38,7 @@ pub mod sql;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod verdict;
 
 pub use error::{CoreError, Result};
 pub use fingerprint::Fingerprint;
@@ -45,3 +47,4 @@ pub use table::{
     BatchSender, BatchStream, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
     copy_table,
 };
+pub use verdict::{Side, Status, TableCheck, TableReadBack, VerifyReport, check_table, fingerprint_stream};

@@ -5,6 +5,7 @@ use crate::table::{BatchStream, IfExists, TableLoad, TableSink, TableSource};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -156,5 +157,36 @@ impl TableLoad for MemoryLoad {
 
     async fn abort(self: Box<Self>) -> Result<()> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::verdict::TableReadBack for MemoryTables {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    async fn exists(&self, table: &str) -> Result<bool> {
+        Ok(self.batches(table).is_some())
+    }
+
+    async fn count_rows(&self, table: &str) -> Result<u64> {
+        TableSource::row_count(self, table).await
+    }
+
+    async fn scan_as(&self, table: &str, schema: SchemaRef, batch_size: usize) -> Result<BatchStream> {
+        let batches = self.scan(table, batch_size).await?;
+        Ok(Box::pin(batches.and_then(move |b| {
+            let schema = schema.clone();
+            async move {
+                let columns = b
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok(RecordBatch::try_new(schema, columns)?)
+            }
+        })))
     }
 }

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::engine::{self, RunOptions, TargetDb, TargetPlan};
 use crate::error::{Result, SqlError};
 use crate::target_url::{Target, resolve_url};
+use crate::verify::Presented as _;
 use migrate_cli::format::count as thousands;
 use migrate_cli::{Outcome, exit};
 use migrate_core::{IfExists, copy_table};

@@ -5,11 +5,13 @@ use crate::config::{Config, TargetKind};
 use crate::error::{Result, SqlError};
 use crate::progress::WithProgress;
 use crate::target_url::Target;
-use crate::verify::{Side, TableCheck, VerifyReport};
+use crate::verify::{Presented as _, VerifyReport};
 use arrow::datatypes::SchemaRef;
 use futures::TryStreamExt;
 use migrate_cli::format::count as thousands;
-use migrate_core::{BatchStream, Fingerprint, IfExists, TableHints, TableSink, TableSource, copy_table};
+use migrate_core::{
+    BatchStream, IfExists, TableHints, TableReadBack, TableSink, TableSource, check_table, copy_table,
+};
 use std::collections::BTreeMap;
 use store_duckdb::{DuckDbOptions, DuckDbSource};
 use store_parquet::ParquetDir;
@@ -327,23 +329,21 @@ impl TargetDb {
         }
     }
 
+    /// The target read back for verification: the one seam every store implements.
+    pub fn read_back(&self) -> &dyn TableReadBack {
+        match self {
+            TargetDb::Sqlite(s) => s,
+            TargetDb::Postgres(p) => p,
+        }
+    }
+
     /// Rows in `table`, `None` when it does not exist.
     pub async fn rows(&self, table: &str) -> Result<Option<u64>> {
-        let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
-        match self {
-            TargetDb::Sqlite(s) => {
-                if !s.table_exists(table).map_err(|e| err(e.to_string()))? {
-                    return Ok(None);
-                }
-                Ok(Some(TableSource::row_count(s, table).await?))
-            }
-            TargetDb::Postgres(p) => {
-                if !p.table_exists(table).await.map_err(|e| err(e.to_string()))? {
-                    return Ok(None);
-                }
-                Ok(Some(p.row_count(table).await.map_err(|e| err(e.to_string()))?))
-            }
+        let target = self.read_back();
+        if !target.exists(table).await? {
+            return Ok(None);
         }
+        Ok(Some(target.count_rows(table).await?))
     }
 
     /// Views that depend on `table` (PostgreSQL; SQLite drops a table under its views).
@@ -354,17 +354,6 @@ impl TargetDb {
                 .dependent_views(table)
                 .await
                 .map_err(|e| SqlError::Target { dialect: self.dialect(), detail: e.to_string() }),
-        }
-    }
-
-    /// Streams `table` as the source's schema.
-    pub async fn scan_as(&self, table: &str, schema: SchemaRef, batch_size: usize) -> Result<BatchStream> {
-        let err = |e: String| SqlError::Target { dialect: self.dialect(), detail: e };
-        match self {
-            TargetDb::Sqlite(s) => s.scan_as(table, schema, batch_size).map_err(|e| err(e.to_string())),
-            TargetDb::Postgres(p) => {
-                p.scan_as(table, schema, batch_size).await.map_err(|e| err(e.to_string()))
-            }
         }
     }
 }
@@ -446,19 +435,6 @@ pub async fn import(
     Ok(summary)
 }
 
-async fn fingerprint(mut batches: BatchStream) -> Result<Fingerprint> {
-    let mut fp = Fingerprint::default();
-    while let Some(b) = batches.try_next().await? {
-        fp.update(&b)?;
-    }
-    Ok(fp)
-}
-
-/// Fingerprints `batches` on a worker thread of its own, so both sides hash at once.
-async fn fingerprint_apart(batches: BatchStream) -> Result<Fingerprint> {
-    tokio::spawn(fingerprint(batches)).await.map_err(|e| SqlError::Task(format!("fingerprinting: {e}")))?
-}
-
 /// Compares each table's row count and content fingerprint between source and target.
 pub async fn verify(
     duck: &DuckDbSource,
@@ -471,7 +447,6 @@ pub async fn verify(
     duck.keep_insertion_order(false).map_err(|e| SqlError::DuckDb(e.to_string()))?;
     let mut report = VerifyReport::default();
     for table in tables {
-        let schema = duck.schema(table).await?;
         let target_rows = target.rows(table).await?;
         // One bar per table over the rows read from both sides.
         let bar =
@@ -481,19 +456,9 @@ pub async fn verify(
             let bar = bar.clone();
             Box::pin(batches.inspect_ok(move |b| bar.inc(b.num_rows() as u64)))
         };
-        let source_scan = fingerprint_apart(counted(duck.scan(table, batch_size).await?));
-        let (source_fp, target_side) = match target_rows {
-            None => (source_scan.await?, None),
-            Some(_) => {
-                let target_scan =
-                    fingerprint_apart(counted(target.scan_as(table, schema, batch_size).await?));
-                let (source_fp, fp) = tokio::try_join!(source_scan, target_scan)?;
-                (source_fp, Some(Side { rows: fp.rows, fingerprint: fp }))
-            }
-        };
+        let check = check_table(duck, target.read_back(), table, batch_size, &counted).await;
         bar.finish_and_clear();
-        let source = Side { rows: source_fp.rows, fingerprint: source_fp };
-        report.tables.push(TableCheck { table: table.clone(), source, target: target_side });
+        report.tables.push(check?);
     }
     for line in report.log_lines() {
         info!("{line}");
@@ -545,9 +510,9 @@ pub async fn sample(duck: &DuckDbSource, tables: &[String], target: &TargetDb, n
         out.push_str(&format!("\nSample of {table}: first {n} rows in {}\n", target.dialect()));
         match target.rows(table).await? {
             None => out.push_str("(the table does not exist)\n"),
-            Some(_) => {
-                out.push_str(&first_rows(target.scan_as(table, schema.clone(), n).await?, n, &schema).await?)
-            }
+            Some(_) => out.push_str(
+                &first_rows(target.read_back().scan_as(table, schema.clone(), n).await?, n, &schema).await?,
+            ),
         }
         out.push('\n');
     }

@@ -1,83 +1,39 @@
-//! The verdict: per table, source and target row counts AND content fingerprints, and the
-//! summary table operators read (the rehearsal guide's layout).
+//! The verdict (the core's row counts and content fingerprints per table) as operators read
+//! it: the summary table in the rehearsal guide's layout, log lines and `--json`.
 
 use migrate_cli::format::count as thousands;
-use migrate_core::Fingerprint;
+pub use migrate_core::verdict::{Side, Status, TableCheck, VerifyReport};
 
-/// One side of one table, as read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Side {
-    /// Rows counted.
-    pub rows: u64,
-    /// Content fingerprint (`rows` is repeated inside it).
-    pub fingerprint: Fingerprint,
-}
-
-/// How one table compared.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    /// Same rows, same content.
-    Match,
-    /// Row counts differ.
-    CountMismatch,
-    /// Same count, different content (a changed value).
-    ContentMismatch,
-    /// The target has no such table.
-    MissingInTarget,
-}
-
-/// The comparison of one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableCheck {
-    /// Table name.
-    pub table: String,
-    /// The source side.
-    pub source: Side,
-    /// The target side, `None` when the table is missing there.
-    pub target: Option<Side>,
-}
-
-impl TableCheck {
-    /// The verdict for this table.
-    pub fn status(&self) -> Status {
-        match &self.target {
-            None => Status::MissingInTarget,
-            Some(t) if t.rows != self.source.rows => Status::CountMismatch,
-            Some(t) if t.fingerprint != self.source.fingerprint => Status::ContentMismatch,
-            Some(_) => Status::Match,
-        }
+/// The word `--json` uses for a status: `match`, `row_count_mismatch`, `content_mismatch`,
+/// `missing`.
+pub fn word(status: Status) -> &'static str {
+    match status {
+        Status::Match => "match",
+        Status::CountMismatch => "row_count_mismatch",
+        Status::ContentMismatch => "content_mismatch",
+        Status::MissingInTarget => "missing",
     }
 }
 
-/// All tables compared.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// One entry per table, in the order verified.
-    pub tables: Vec<TableCheck>,
-}
-
-impl Status {
-    /// The word `--json` uses: `match`, `row_count_mismatch`, `content_mismatch`, `missing`.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Status::Match => "match",
-            Status::CountMismatch => "row_count_mismatch",
-            Status::ContentMismatch => "content_mismatch",
-            Status::MissingInTarget => "missing",
-        }
-    }
-}
-
-impl VerifyReport {
+/// How a verification report is shown.
+pub trait Presented {
     /// The report for `--json`: per table the row counts, fingerprints and verdict.
-    pub fn to_json(&self) -> serde_json::Value {
+    fn to_json(&self) -> serde_json::Value;
+    /// The per-table log lines (`✓ bars_1s: 1,234,567 rows (match)`).
+    fn log_lines(&self) -> Vec<String>;
+    /// The summary table in the guide's layout.
+    fn render(&self) -> String;
+}
+
+impl Presented for VerifyReport {
+    fn to_json(&self) -> serde_json::Value {
         let tables: Vec<serde_json::Value> = self
             .tables
             .iter()
             .map(|t| {
                 serde_json::json!({
                     "table": t.table,
-                    "status": t.status().word(),
+                    "status": word(t.status()),
                     "source_rows": t.source.rows,
                     "target_rows": t.target.map(|s| s.rows),
                     "source_fingerprint": t.source.fingerprint.to_string(),
@@ -88,13 +44,7 @@ impl VerifyReport {
         serde_json::json!({ "verification": { "passed": self.passed(), "tables": tables } })
     }
 
-    /// True when every table matches (and there is at least one).
-    pub fn passed(&self) -> bool {
-        !self.tables.is_empty() && self.tables.iter().all(|t| t.status() == Status::Match)
-    }
-
-    /// The per-table log lines (`✓ bars_1s: 1,234,567 rows (match)`).
-    pub fn log_lines(&self) -> Vec<String> {
+    fn log_lines(&self) -> Vec<String> {
         self.tables
             .iter()
             .map(|t| match (t.status(), &t.target) {
@@ -117,8 +67,7 @@ impl VerifyReport {
             .collect()
     }
 
-    /// The summary table in the guide's layout.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         let rule_heavy = "=".repeat(60);
         let rule_light = "-".repeat(60);
         let mut out = String::new();
@@ -152,6 +101,7 @@ impl VerifyReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use migrate_core::Fingerprint;
 
     fn side(rows: u64, sum: u128) -> Side {
         Side { rows, fingerprint: Fingerprint { rows, sum } }

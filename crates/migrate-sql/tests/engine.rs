@@ -6,7 +6,7 @@ use migrate_core::IfExists;
 use migrate_sql::config::Config;
 use migrate_sql::engine::{self, RunOptions, TargetDb};
 use migrate_sql::target_url::Target;
-use migrate_sql::verify::Status;
+use migrate_sql::verify::{Presented as _, Status};
 use store_parquet::ParquetDir;
 
 const CONFIG: &str = r#"

@@ -139,3 +139,27 @@ impl PostgresStore {
         Ok(n as u64)
     }
 }
+
+#[async_trait::async_trait]
+impl migrate_core::TableReadBack for PostgresStore {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    async fn exists(&self, table: &str) -> migrate_core::Result<bool> {
+        Ok(self.table_exists(table).await?)
+    }
+
+    async fn count_rows(&self, table: &str) -> migrate_core::Result<u64> {
+        Ok(self.row_count(table).await?)
+    }
+
+    async fn scan_as(
+        &self,
+        table: &str,
+        schema: arrow::datatypes::SchemaRef,
+        batch_size: usize,
+    ) -> migrate_core::Result<migrate_core::BatchStream> {
+        Ok(PostgresStore::scan_as(self, table, schema, batch_size).await?)
+    }
+}

@@ -459,6 +459,30 @@ impl From<SqliteError> for CoreError {
     }
 }
 
+#[async_trait]
+impl migrate_core::TableReadBack for SqliteStore {
+    fn describe(&self) -> String {
+        TableSource::describe(self)
+    }
+
+    async fn exists(&self, table: &str) -> migrate_core::Result<bool> {
+        Ok(self.table_exists(table)?)
+    }
+
+    async fn count_rows(&self, table: &str) -> migrate_core::Result<u64> {
+        TableSource::row_count(self, table).await
+    }
+
+    async fn scan_as(
+        &self,
+        table: &str,
+        schema: SchemaRef,
+        batch_size: usize,
+    ) -> migrate_core::Result<BatchStream> {
+        Ok(SqliteStore::scan_as(self, table, schema, batch_size)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
