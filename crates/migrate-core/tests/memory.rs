@@ -80,3 +80,16 @@ async fn batches_of_another_schema_are_refused() {
     load.abort().await.unwrap();
     assert!(dst.batches("t").is_none());
 }
+
+#[tokio::test]
+async fn the_memory_store_conforms() {
+    migrate_core::testing::sink_conformance(&MemoryTables::new(), "mem", Default::default()).await;
+}
+
+#[tokio::test]
+async fn the_memory_store_reads_as_a_conforming_source() {
+    let tables = MemoryTables::new();
+    let data = migrate_core::testing::common_types(&[1, 2, 3, 4, 5, 6]);
+    tables.insert("common", data.schema(), vec![data.clone()]).unwrap();
+    migrate_core::testing::source_conformance(&tables, "common", &data).await;
+}

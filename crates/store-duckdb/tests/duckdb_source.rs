@@ -132,3 +132,18 @@ async fn insertion_order_can_be_let_go_without_changing_the_content() {
     duck.keep_insertion_order(true).unwrap();
     assert_eq!(setting(&duck), Some(1));
 }
+
+#[tokio::test]
+async fn duckdb_reads_as_a_conforming_source() {
+    let dir = migrate_testkit::temp_dir();
+    let data = migrate_core::testing::common_types(&(0..25).collect::<Vec<_>>());
+    let path = dir.path().join("common.parquet");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), data.schema(), None)
+            .unwrap();
+    writer.write(&data).unwrap();
+    writer.close().unwrap();
+    let duck = DuckDbSource::open(None, &DuckDbOptions::default()).unwrap();
+    duck.register_view("common", &format!("SELECT * FROM read_parquet('{}')", path.display())).unwrap();
+    migrate_core::testing::source_conformance(&duck, "common", &data).await;
+}

@@ -260,3 +260,38 @@ impl TableSource for ParquetDir {
         }))
     }
 }
+
+#[async_trait]
+impl migrate_core::TableReadBack for ParquetDir {
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    async fn exists(&self, table: &str) -> migrate_core::Result<bool> {
+        Ok(self.entry(table).is_ok() && self.file_for(table).exists())
+    }
+
+    async fn count_rows(&self, table: &str) -> migrate_core::Result<u64> {
+        self.row_count(table).await
+    }
+
+    async fn scan_as(
+        &self,
+        table: &str,
+        schema: SchemaRef,
+        batch_size: usize,
+    ) -> migrate_core::Result<BatchStream> {
+        use futures::TryStreamExt;
+        let batches = self.scan(table, batch_size).await?;
+        Ok(Box::pin(batches.and_then(move |b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>();
+            let batch = columns.and_then(|c| arrow::array::RecordBatch::try_new(schema.clone(), c));
+            futures::future::ready(batch.map_err(CoreError::from))
+        })))
+    }
+}

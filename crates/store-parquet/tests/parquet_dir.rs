@@ -132,3 +132,10 @@ async fn fail_mode_refuses_an_existing_file() {
     let err = copy_table(&source, &dir, "bars_1m", 100, IfExists::Fail).await.unwrap_err();
     assert!(matches!(err, CoreError::TableExists { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn parquet_passes_the_conformance_suite() {
+    let dir = migrate_testkit::temp_dir();
+    let caps = migrate_core::testing::SinkCapabilities { staging: None, no_append: true };
+    migrate_core::testing::sink_conformance(&ParquetDir::new(dir.path()), "pq", caps).await;
+}

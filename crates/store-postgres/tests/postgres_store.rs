@@ -363,3 +363,13 @@ async fn replace_keeps_grants_comments_and_owner_and_views_that_would_be_dropped
     assert_eq!(store.row_count("bars").await.unwrap(), 2, "the previous table stays");
     assert!(!store.table_exists("_migrate_staging_bars").await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgresql_passes_the_conformance_suite() {
+    let pg = migrate_testkit::pg_database().await;
+    let caps = migrate_core::testing::SinkCapabilities {
+        staging: Some(|t| format!("_migrate_staging_{t}")),
+        no_append: false,
+    };
+    migrate_core::testing::sink_conformance(&store(&pg).await, "pg", caps).await;
+}

@@ -243,3 +243,14 @@ async fn unsupported_types_and_bad_overrides_are_refused_before_writing() {
     assert!(err.to_string().contains("\"nope\""), "{err}");
     assert!(!dir.path().join("t.db").exists(), "planning writes nothing");
 }
+
+#[tokio::test]
+async fn sqlite_passes_the_conformance_suite() {
+    let dir = migrate_testkit::temp_dir();
+    let store = SqliteStore::new(dir.path().join("conformance.db"));
+    let caps = migrate_core::testing::SinkCapabilities {
+        staging: Some(|t| format!("_migrate_staging_{t}")),
+        no_append: false,
+    };
+    migrate_core::testing::sink_conformance(&store, "sq", caps).await;
+}
