@@ -125,15 +125,6 @@ async fn a_failed_export_keeps_the_previous_file_and_leaves_no_partial() {
 }
 
 #[tokio::test]
-async fn fail_mode_refuses_an_existing_file() {
-    let tmp = migrate_testkit::temp_dir();
-    let dir = ParquetDir::new(tmp.path());
-    let source = export(&dir, 10).await;
-    let err = copy_table(&source, &dir, "bars_1m", 100, IfExists::Fail).await.unwrap_err();
-    assert!(matches!(err, CoreError::TableExists { .. }), "{err}");
-}
-
-#[tokio::test]
 async fn parquet_passes_the_conformance_suite() {
     let dir = migrate_testkit::temp_dir();
     let caps = migrate_core::testing::SinkCapabilities { staging: None, no_append: true };

@@ -176,32 +176,6 @@ async fn nul_in_text_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn replace_append_fail_and_reruns_do_not_duplicate() {
-    let pg = migrate_testkit::pg_database().await;
-    let store = store(&pg).await;
-    load(&store, ts_ns(vec![1_000]), IfExists::Replace).await.unwrap();
-    load(&store, ts_ns(vec![1_000]), IfExists::Replace).await.unwrap();
-    assert_eq!(store.row_count("bars").await.unwrap(), 1);
-    load(&store, ts_ns(vec![2_000]), IfExists::Append).await.unwrap();
-    assert_eq!(store.row_count("bars").await.unwrap(), 2);
-    let err = load(&store, ts_ns(vec![9_000]), IfExists::Fail).await.unwrap_err();
-    assert!(matches!(err, CoreError::TableExists { .. }), "{err}");
-    assert_eq!(store.row_count("bars").await.unwrap(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unfinished_load_leaves_the_previous_table() {
-    let pg = migrate_testkit::pg_database().await;
-    let store = store(&pg).await;
-    load(&store, ts_ns(vec![1_000, 2_000]), IfExists::Replace).await.unwrap();
-    let b = ts_ns(vec![7_000, 8_000, 9_000]);
-    let mut pending = store.begin("bars", b.schema(), IfExists::Replace).await.unwrap();
-    pending.write(b).await.unwrap();
-    drop(pending); // as a killed process would
-    assert_eq!(store.row_count("bars").await.unwrap(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn keys_and_indexes_are_added_after_loading() {
     let pg = migrate_testkit::pg_database().await;
     let mut hints = BTreeMap::new();

@@ -169,33 +169,6 @@ async fn unsigned_values_above_i64_are_refused() {
 }
 
 #[tokio::test]
-async fn replace_append_fail_and_no_duplicates_on_rerun() {
-    let dir = migrate_testkit::temp_dir();
-    let store = SqliteStore::new(dir.path().join("t.db"));
-    load(&store, bars(vec![1.0]), IfExists::Replace).await.unwrap();
-    load(&store, bars(vec![1.0]), IfExists::Replace).await.unwrap();
-    assert_eq!(closes(&store).await, vec![1.0], "a re-run replaces, never duplicates");
-    load(&store, bars(vec![2.0]), IfExists::Append).await.unwrap();
-    assert_eq!(closes(&store).await, vec![1.0, 2.0]);
-    let err = load(&store, bars(vec![9.0]), IfExists::Fail).await.unwrap_err();
-    assert!(matches!(err, CoreError::TableExists { .. }), "{err}");
-    assert_eq!(store.row_count("bars").await.unwrap(), 2);
-}
-
-#[tokio::test]
-async fn a_dropped_load_rolls_back() {
-    let dir = migrate_testkit::temp_dir();
-    let store = SqliteStore::new(dir.path().join("t.db"));
-    load(&store, bars(vec![1.0, 2.0]), IfExists::Replace).await.unwrap();
-    let b = bars(vec![7.0, 8.0, 9.0]);
-    let mut pending = store.begin("bars", b.schema(), IfExists::Replace).await.unwrap();
-    pending.write(b).await.unwrap();
-    drop(pending); // as a cancelled task or killed process would
-    assert_eq!(closes(&store).await, vec![1.0, 2.0]);
-    assert!(!store.table_exists("_migrate_staging_bars").unwrap());
-}
-
-#[tokio::test]
 async fn keys_and_indexes_are_created_after_loading() {
     let dir = migrate_testkit::temp_dir();
     let path = dir.path().join("t.db");
