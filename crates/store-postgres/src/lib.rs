@@ -7,7 +7,8 @@
 //! it was; a re-run drops the leftover staging table first and never duplicates rows. Types map
 //! without loss or are refused before anything is written ([`types`] has the table).
 //! [`PostgresStore::scan_as`] reads a table back through binary COPY as the source's Arrow
-//! schema, so content fingerprints compare equal when the data is.
+//! schema, so content fingerprints compare equal when the data is. As a [`migrate_core::TableSource`]
+//! it reads any table, each column typed from the catalog ([`source`]).
 
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ mod encode;
 mod error;
 mod load;
 mod read;
+pub mod source;
 mod store;
 pub mod types;
 

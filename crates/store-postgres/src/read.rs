@@ -25,9 +25,22 @@ impl PostgresStore {
         }
         let plans = self.plan(table, &expected)?;
         let cols: Vec<String> = plans.iter().map(|p| quote_ident(&p.name)).collect();
+        self.copy_select(table, &cols, plans, expected, batch_size).await
+    }
+
+    /// Streams `SELECT <columns> FROM table` through binary COPY, decoded by `plans` into
+    /// batches of `expected`.
+    pub(crate) async fn copy_select(
+        &self,
+        table: &str,
+        columns: &[String],
+        plans: Vec<crate::types::ColumnPlan>,
+        expected: SchemaRef,
+        batch_size: usize,
+    ) -> Result<BatchStream> {
         let sql = format!(
             "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
-            cols.join(", "),
+            columns.join(", "),
             quote_ident(table)
         );
         let mut conn = self.pool.acquire().await.map_err(|e| self.sql_err(table, e))?;

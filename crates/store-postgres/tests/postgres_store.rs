@@ -347,3 +347,43 @@ async fn postgresql_passes_the_conformance_suite() {
     };
     migrate_core::testing::sink_conformance(&store(&pg).await, "pg", caps).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgresql_reads_as_a_conforming_source() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await;
+    let data = migrate_core::testing::common_types(&(0..25).collect::<Vec<_>>());
+    load_table(&store, "common", data.clone()).await;
+    migrate_core::testing::source_conformance(&store, "common", &data).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn columns_without_a_binary_form_here_are_read_as_their_text() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await;
+    sqlx::raw_sql(
+        "CREATE TABLE events (id bigint NOT NULL, payload jsonb, ref uuid, amount numeric, tags text[]);
+         INSERT INTO events VALUES (1, '{\"a\": [1, 2]}', '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', 12345678901234567890.123, '{x,y}'),
+                                   (2, NULL, NULL, NULL, NULL);",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let schema = TableSource::schema(&store, "events").await.unwrap();
+    let types: Vec<String> = schema.fields().iter().map(|f| f.data_type().to_string()).collect();
+    assert_eq!(types, ["Int64", "Utf8", "Utf8", "Utf8", "List(Utf8)"], "{schema:?}");
+    assert!(!schema.field(0).is_nullable());
+    let batches: Vec<RecordBatch> =
+        TableSource::scan(&store, "events", 10).await.unwrap().try_collect().await.unwrap();
+    let first = &batches[0];
+    assert_eq!(first.column(1).as_string::<i32>().value(0), r#"{"a": [1, 2]}"#);
+    assert_eq!(first.column(2).as_string::<i32>().value(0), "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+    assert_eq!(first.column(3).as_string::<i32>().value(0), "12345678901234567890.123");
+    assert!(first.column(1).is_null(1));
+}
+
+async fn load_table(store: &PostgresStore, table: &str, data: RecordBatch) {
+    let source = MemoryTables::new();
+    source.insert(table, data.schema(), vec![data]).unwrap();
+    copy_table(&source, store, table, 7, IfExists::Replace).await.unwrap();
+}
