@@ -65,6 +65,15 @@ pub enum PgError {
         column: String,
     },
 
+    /// A key range that does not fit the table's order columns.
+    #[error("table {table}: {detail}")]
+    Range {
+        /// The table.
+        table: String,
+        /// What does not fit.
+        detail: String,
+    },
+
     /// The table does not exist.
     #[error("table {table:?} does not exist in {target}")]
     NotFound {

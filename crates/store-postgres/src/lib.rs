@@ -24,4 +24,5 @@ mod store;
 pub mod types;
 
 pub use error::{PgError, Result};
+pub use source::{KeyRange, Snapshot};
 pub use store::PostgresStore;

@@ -12,8 +12,8 @@ use futures::TryStreamExt;
 use migrate_core::convert::read_back_type;
 use migrate_core::sql::quote_ident;
 use migrate_core::{BatchStream, CoreError};
-use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, Postgres};
 use std::sync::Arc;
 
 impl PostgresStore {
@@ -25,25 +25,34 @@ impl PostgresStore {
         }
         let plans = self.plan(table, &expected)?;
         let cols: Vec<String> = plans.iter().map(|p| quote_ident(&p.name)).collect();
-        self.copy_select(table, &cols, plans, expected, batch_size).await
+        let query = format!("SELECT {} FROM {}", cols.join(", "), quote_ident(table));
+        self.copy_select(table, &query, None, plans, expected, batch_size).await
     }
 
-    /// Streams `SELECT <columns> FROM table` through binary COPY, decoded by `plans` into
-    /// batches of `expected`.
+    /// Streams the rows of `query` (a `SELECT` over `table`) through binary COPY, decoded by
+    /// `plans` into batches of `expected`; inside the exported `snapshot` when one is given.
     pub(crate) async fn copy_select(
         &self,
         table: &str,
-        columns: &[String],
+        query: &str,
+        snapshot: Option<&str>,
         plans: Vec<crate::types::ColumnPlan>,
         expected: SchemaRef,
         batch_size: usize,
     ) -> Result<BatchStream> {
-        let sql = format!(
-            "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
-            columns.join(", "),
-            quote_ident(table)
-        );
+        let sql = format!("COPY ({query}) TO STDOUT (FORMAT binary)");
         let mut conn = self.pool.acquire().await.map_err(|e| self.sql_err(table, e))?;
+        if let Some(id) = snapshot {
+            let begin = format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                migrate_core::sql::quote_literal(id)
+            );
+            if let Err(e) = sqlx::raw_sql(AssertSqlSafe(begin)).execute(&mut *conn).await {
+                conn.close_on_drop();
+                return Err(self.sql_err(table, e));
+            }
+        }
+        let in_transaction = snapshot.is_some();
         let out_schema = Arc::new(Schema::new(
             expected
                 .fields()
@@ -56,9 +65,11 @@ impl PostgresStore {
         let table = table.to_string();
         tokio::spawn(async move {
             let decoder = CopyDecoder::new(plans, expected, out_schema, batch_size.max(1));
-            if !this.copy_out(&mut conn, &sql, &table, decoder, &tx).await {
-                // A COPY left unfinished (the reader stopped early, or it failed) would confuse
-                // the next query on this connection: close it rather than reuse it.
+            let finished = this.copy_out(&mut conn, &sql, &table, decoder, &tx).await;
+            let closed = !in_transaction || sqlx::raw_sql("COMMIT").execute(&mut *conn).await.is_ok();
+            if !finished || !closed {
+                // A COPY left unfinished (the reader stopped early, or it failed) or an open
+                // transaction would confuse the next user of this connection: close it.
                 conn.close_on_drop();
             }
         });

@@ -94,6 +94,22 @@ impl TableSource for PostgresStore {
     }
 
     async fn scan(&self, table: &str, batch_size: usize) -> migrate_core::Result<BatchStream> {
+        let read = self.reading(table).await?;
+        let query = format!("SELECT {} FROM {}", read.select.join(", "), quote_ident(table));
+        Ok(self.copy_select(table, &query, None, read.plans, read.schema, batch_size).await?)
+    }
+}
+
+/// How a table's columns are selected and decoded.
+struct Reading {
+    schema: SchemaRef,
+    select: Vec<String>,
+    plans: Vec<crate::types::ColumnPlan>,
+}
+
+impl PostgresStore {
+    /// The schema of `table` as read, with the select list and the decoding of each column.
+    async fn reading(&self, table: &str) -> Result<Reading> {
         let columns = self.columns(table).await?;
         let mut fields = Vec::with_capacity(columns.len());
         let mut select = Vec::with_capacity(columns.len());
@@ -112,14 +128,149 @@ impl TableSource for PostgresStore {
             plans.push(plan);
             fields.push(field);
         }
-        let schema = Arc::new(Schema::new(fields));
-        Ok(self.copy_select(table, &select, plans, schema, batch_size).await?)
+        Ok(Reading { schema: Arc::new(Schema::new(fields)), select, plans })
+    }
+
+    /// Takes a snapshot other reads can share: a read-only REPEATABLE READ transaction, held
+    /// open until [`Snapshot::release`], whose snapshot is exported.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.sql_err("", e))?;
+        let id: std::result::Result<String, sqlx::Error> = async {
+            sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *conn).await?;
+            sqlx::query_scalar("SELECT pg_export_snapshot()").fetch_one(&mut *conn).await
+        }
+        .await;
+        match id {
+            Ok(id) => Ok(Snapshot { conn: Some(conn), id }),
+            Err(e) => {
+                conn.close_on_drop();
+                Err(self.sql_err("", e))
+            }
+        }
+    }
+
+    /// Streams the rows of `table` in `range`, ordered by its time and key columns, inside
+    /// `snapshot` when given (so several reads see the same data).
+    pub async fn scan_range(
+        &self,
+        table: &str,
+        range: &KeyRange,
+        snapshot: Option<&Snapshot>,
+        batch_size: usize,
+    ) -> Result<BatchStream> {
+        let read = self.reading(table).await?;
+        let query = range
+            .query(table, &read.select)
+            .map_err(|detail| PgError::Range { table: table.into(), detail })?;
+        self.copy_select(table, &query, snapshot.map(|s| s.id.as_str()), read.plans, read.schema, batch_size)
+            .await
+    }
+}
+
+/// A consistent view of the database shared by several reads (see [`PostgresStore::snapshot`]).
+#[derive(Debug)]
+pub struct Snapshot {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    id: String,
+}
+
+impl Snapshot {
+    /// The exported snapshot's identifier (`SET TRANSACTION SNAPSHOT` takes it).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Ends the transaction that holds the snapshot.
+    pub async fn release(mut self) {
+        if let Some(mut conn) = self.conn.take()
+            && sqlx::raw_sql("COMMIT").execute(&mut *conn).await.is_err()
+        {
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        // Not released: the connection must not go back to the pool inside the transaction.
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// A keyset range of a table: rows whose `(time, keys…)` come after `after` (exclusive),
+/// whose time is before `before` (exclusive), in that order, at most `limit` of them. Values
+/// are given as text; the server reads them as the columns' types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyRange {
+    /// The time column.
+    pub time: String,
+    /// The key columns that order rows of equal time (a unique key makes pages exact).
+    pub keys: Vec<String>,
+    /// The last `(time, keys…)` already read; `None` to start at the beginning.
+    pub after: Option<Vec<String>>,
+    /// Only rows whose time is before this.
+    pub before: Option<String>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+impl KeyRange {
+    /// The `SELECT` over `table` for this range, or why the range is malformed.
+    pub fn query(&self, table: &str, select: &[String]) -> std::result::Result<String, String> {
+        use migrate_core::sql::quote_literal;
+        let order: Vec<String> =
+            std::iter::once(&self.time).chain(&self.keys).map(|c| quote_ident(c)).collect();
+        let mut conditions = Vec::new();
+        if let Some(after) = &self.after {
+            if after.len() != order.len() {
+                return Err(format!(
+                    "`after` has {} values for the {} columns {}",
+                    after.len(),
+                    order.len(),
+                    order.join(", ")
+                ));
+            }
+            let values: Vec<String> = after.iter().map(|v| quote_literal(v)).collect();
+            conditions.push(format!("({}) > ({})", order.join(", "), values.join(", ")));
+        }
+        if let Some(before) = &self.before {
+            conditions.push(format!("{} < {}", quote_ident(&self.time), quote_literal(before)));
+        }
+        let mut query = format!("SELECT {} FROM {}", select.join(", "), quote_ident(table));
+        if !conditions.is_empty() {
+            query.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        query.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        if let Some(limit) = self.limit {
+            query.push_str(&format!(" LIMIT {limit}"));
+        }
+        Ok(query)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_range_is_one_ordered_keyset_query() {
+        let range = KeyRange {
+            time: "created_at".into(),
+            keys: vec!["id".into()],
+            after: Some(vec!["2024-01-01 00:00:00+00".into(), "42".into()]),
+            before: Some("2024-02-01 00:00:00+00".into()),
+            limit: Some(10_000),
+        };
+        assert_eq!(
+            range.query("audit", &["\"id\"".into()]).unwrap(),
+            "SELECT \"id\" FROM \"audit\" WHERE (\"created_at\", \"id\") > ('2024-01-01 00:00:00+00', '42') \
+             AND \"created_at\" < '2024-02-01 00:00:00+00' ORDER BY \"created_at\", \"id\" LIMIT 10000"
+        );
+        let wrong = KeyRange { after: Some(vec!["x".into()]), ..range };
+        assert!(wrong.query("audit", &[]).unwrap_err().contains("1 values for the 2 columns"));
+    }
 
     #[test]
     fn catalog_types_map_to_lossless_arrow_types() {

@@ -387,3 +387,73 @@ async fn load_table(store: &PostgresStore, table: &str, data: RecordBatch) {
     source.insert(table, data.schema(), vec![data]).unwrap();
     copy_table(&source, store, table, 7, IfExists::Replace).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keyset_pages_read_every_row_once_in_a_shared_snapshot() {
+    use store_postgres::KeyRange;
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await;
+    // Ten rows, several with the same time: only (time, id) orders them exactly.
+    sqlx::raw_sql(
+        "CREATE TABLE audit (id bigint PRIMARY KEY, at timestamptz NOT NULL, action text);
+         INSERT INTO audit SELECT i, timestamptz '2024-01-01 00:00:00+00' + (i / 3) * interval '1 hour', 'a' || i
+           FROM generate_series(1, 10) i;",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let snapshot = store.snapshot().await.unwrap();
+    // Written after the snapshot: invisible to reads in it.
+    sqlx::raw_sql("INSERT INTO audit VALUES (11, '2023-12-31 00:00:00+00', 'late')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+
+    let mut range = KeyRange {
+        time: "at".into(),
+        keys: vec!["id".into()],
+        before: Some("2024-01-01 03:00:00+00".into()),
+        limit: Some(3),
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let batches: Vec<RecordBatch> = store
+            .scan_range("audit", &range, Some(&snapshot), 100)
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let ids: Vec<i64> =
+            batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
+        let Some(last) = batches.last().filter(|b| b.num_rows() > 0) else { break };
+        let at = last.column(1).as_primitive::<TimestampMicrosecondType>().value(last.num_rows() - 1);
+        let at = chrono::DateTime::from_timestamp_micros(at).unwrap().to_rfc3339();
+        range.after = Some(vec![at, ids.last().unwrap().to_string()]);
+        seen.extend(ids);
+    }
+    snapshot.release().await;
+    assert_eq!(
+        seen,
+        (1..=8).collect::<Vec<_>>(),
+        "every row before the bound once, in order, not the late one"
+    );
+    let now: Vec<RecordBatch> = store
+        .scan_range(
+            "audit",
+            &KeyRange { time: "at".into(), keys: vec!["id".into()], ..Default::default() },
+            None,
+            100,
+        )
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        now[0].column(0).as_primitive::<Int64Type>().value(0),
+        11,
+        "outside the snapshot the late row shows"
+    );
+}
