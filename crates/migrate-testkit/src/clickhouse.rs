@@ -52,3 +52,48 @@ impl Drop for TestClickHouse {
         });
     }
 }
+
+/// A database created `ON CLUSTER replicated` on both nodes of the test cluster for one test,
+/// dropped on both when this is dropped.
+#[derive(Debug)]
+pub struct TestCluster {
+    /// HTTP URLs of the nodes, in order.
+    pub nodes: Vec<String>,
+    /// The test's own database (on every node).
+    pub database: String,
+}
+
+/// Creates a fresh database on every node of the ClickHouse test cluster. Panics with how to
+/// start the cluster when it is unreachable.
+pub async fn clickhouse_cluster() -> TestCluster {
+    let nodes = services().clickhouse_cluster_urls.clone();
+    assert!(
+        nodes.len() >= 2,
+        "the ClickHouse test cluster has {} nodes configured; {START_HINT}",
+        nodes.len()
+    );
+    let database = unique_name("migrate_test");
+    execute(&nodes[0], &format!("CREATE DATABASE {database} ON CLUSTER replicated")).await.unwrap_or_else(
+        |e| panic!("the ClickHouse cluster is not usable at {}: {e}; {START_HINT}", nodes[0]),
+    );
+    TestCluster { nodes, database }
+}
+
+impl TestCluster {
+    /// Runs one statement on node `n` (from 0).
+    pub async fn execute(&self, n: usize, sql: &str) -> Result<String, String> {
+        execute(&self.nodes[n], sql).await
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let first = self.nodes[0].clone();
+        let database = self.database.clone();
+        cleanup_in_background(format!("ClickHouse cluster database {database}"), async move {
+            execute(&first, &format!("DROP DATABASE IF EXISTS {database} ON CLUSTER replicated"))
+                .await
+                .map(|_| ())
+        });
+    }
+}

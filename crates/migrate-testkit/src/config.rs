@@ -14,6 +14,9 @@ pub struct Services {
     pub pg_url: String,
     /// HTTP URL of ClickHouse.
     pub clickhouse_url: String,
+    /// HTTP URLs of the two nodes of the ClickHouse test cluster (clusters `replicated` and
+    /// `sharded`).
+    pub clickhouse_cluster_urls: Vec<String>,
     /// Base URL of the GCS emulator (what `STORAGE_EMULATOR_HOST` points at).
     pub gcs_url: String,
     /// Service-account JSON with `gcs_base_url` and `disable_oauth`, for object_store's GCS client.
@@ -58,6 +61,11 @@ fn load() -> Result<Services, String> {
     Ok(Services {
         pg_url: get("MIGRATE_TEST_PG_URL")?,
         clickhouse_url: get("MIGRATE_TEST_CLICKHOUSE_URL")?,
+        clickhouse_cluster_urls: get("MIGRATE_TEST_CLICKHOUSE_CLUSTER_URLS")?
+            .split(',')
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .collect(),
         gcs_url: get("MIGRATE_TEST_GCS_URL")?,
         gcs_service_account: PathBuf::from(get("MIGRATE_TEST_GCS_SERVICE_ACCOUNT")?),
     })

@@ -20,7 +20,9 @@ mod config;
 mod gcs;
 mod postgres;
 
-pub use clickhouse::{TestClickHouse, clickhouse_database, clickhouse_database_at};
+pub use clickhouse::{
+    TestClickHouse, TestCluster, clickhouse_cluster, clickhouse_database, clickhouse_database_at,
+};
 pub use config::{Services, services};
 pub use gcs::{
     EnvBuckets, TestBucket, env_buckets, gcs_bucket, gcs_bucket_at, gcs_bucket_named, put_object,
