@@ -107,8 +107,10 @@ impl Tool {
     ///   changes data always leaves its record.
     /// - A runtime that cannot start is [`exit::FAILED`], said on stderr.
     /// - The first Ctrl-C stops the run at its next await point and exits with
-    ///   [`exit::INTERRUPTED`]; a second one, or one at a confirmation prompt, ends the
-    ///   process at once.
+    ///   [`exit::INTERRUPTED`]; a second one, or a run that has not stopped 10 s later, ends
+    ///   the process at once. Ctrl-C at a confirmation prompt refuses ([`exit::REFUSED`]).
+    /// - With `--json`, one JSON document on stdout (see [`Tool::json`]); the last log line
+    ///   says how long the run took and how it ended.
     pub fn run<F, Fut, E>(self, work: F) -> ExitCode
     where
         F: FnOnce(Started) -> Fut,
