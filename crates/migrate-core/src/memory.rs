@@ -5,7 +5,6 @@ use crate::table::{BatchStream, IfExists, TableLoad, TableSink, TableSource};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use futures::TryStreamExt;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -175,18 +174,6 @@ impl crate::verdict::TableReadBack for MemoryTables {
     }
 
     async fn scan_as(&self, table: &str, schema: SchemaRef, batch_size: usize) -> Result<BatchStream> {
-        let batches = self.scan(table, batch_size).await?;
-        Ok(Box::pin(batches.and_then(move |b| {
-            let schema = schema.clone();
-            async move {
-                let columns = b
-                    .columns()
-                    .iter()
-                    .zip(schema.fields())
-                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                Ok(RecordBatch::try_new(schema, columns)?)
-            }
-        })))
+        Ok(crate::verdict::cast_to(self.scan(table, batch_size).await?, schema))
     }
 }

@@ -26,6 +26,21 @@ pub trait TableReadBack: Send + Sync {
     async fn scan_as(&self, table: &str, schema: SchemaRef, batch_size: usize) -> Result<BatchStream>;
 }
 
+/// `batches` with each column cast to `schema`'s type: a read-back for stores that keep the
+/// source's types anyway (memory, Parquet), where the casts change nothing or only widen.
+pub fn cast_to(batches: BatchStream, schema: SchemaRef) -> BatchStream {
+    Box::pin(batches.and_then(move |b| {
+        let columns = b
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>();
+        let batch = columns.and_then(|c| arrow::array::RecordBatch::try_new(schema.clone(), c));
+        futures::future::ready(batch.map_err(crate::CoreError::from))
+    }))
+}
+
 /// One side of one table, as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Side {

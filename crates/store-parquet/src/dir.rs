@@ -281,17 +281,6 @@ impl migrate_core::TableReadBack for ParquetDir {
         schema: SchemaRef,
         batch_size: usize,
     ) -> migrate_core::Result<BatchStream> {
-        use futures::TryStreamExt;
-        let batches = self.scan(table, batch_size).await?;
-        Ok(Box::pin(batches.and_then(move |b| {
-            let columns = b
-                .columns()
-                .iter()
-                .zip(schema.fields())
-                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-                .collect::<Result<Vec<_>, _>>();
-            let batch = columns.and_then(|c| arrow::array::RecordBatch::try_new(schema.clone(), c));
-            futures::future::ready(batch.map_err(CoreError::from))
-        })))
+        Ok(migrate_core::verdict::cast_to(self.scan(table, batch_size).await?, schema))
     }
 }
