@@ -47,4 +47,6 @@ pub use table::{
     BatchSender, BatchStream, IfExists, TableHints, TableLoad, TableSink, TableSource, blocking_batches,
     copy_table,
 };
-pub use verdict::{Side, Status, TableCheck, TableReadBack, VerifyReport, cast_to, check_table, fingerprint_stream};
+pub use verdict::{
+    Side, Status, TableCheck, TableReadBack, VerifyReport, cast_to, check_table, fingerprint_stream,
+};

@@ -1,0 +1,20 @@
+//! Versioned ClickHouse schema migrations (the `ch-migrate` tool's library). This part is pure
+//! and tested without a server: migration files of the seed's format and golang-migrate's
+//! ([`file`]), statement splitting that respects strings and comments ([`split`]), checksums
+//! that ignore line endings ([`checksum`]) and placeholders that let one source tree serve a
+//! single node and a cluster ([`placeholders`]). History, journal and lock over
+//! store-clickhouse come with the ClickHouse foundation.
+
+#![warn(missing_docs)]
+
+pub mod checksum;
+pub mod file;
+pub mod placeholders;
+pub mod split;
+
+pub use checksum::{Checksum, checksum};
+pub use file::{
+    FileName, Header, Layout, Migration, Problem, parse_file_name, parse_up_down, parse_versioned,
+};
+pub use placeholders::Placeholders;
+pub use split::split;
