@@ -1,9 +1,9 @@
 //! Versioned ClickHouse schema migrations (the `ch-migrate` tool's library). This part is pure
 //! and tested without a server: migration files of the seed's format and golang-migrate's
-//! ([`file`]), statement splitting that respects strings and comments ([`split`](mod@split)), checksums
-//! that ignore line endings ([`checksum`](mod@checksum)) and placeholders that let one source tree serve a
-//! single node and a cluster ([`placeholders`]). History, journal and lock over
-//! store-clickhouse come with the ClickHouse foundation.
+//! ([`file`](mod@file)), statement splitting that respects strings and comments
+//! ([`split`](mod@split)), checksums that ignore line endings ([`checksum`](mod@checksum)) and
+//! placeholders that let one source tree serve a single node and a cluster ([`placeholders`]).
+//! History, journal and lock over store-clickhouse come with the ClickHouse foundation.
 
 #![warn(missing_docs)]
 
