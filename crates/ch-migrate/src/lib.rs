@@ -3,7 +3,9 @@
 //! ([`file`](mod@file)), statement splitting that respects strings and comments
 //! ([`split`](mod@split)), checksums that ignore line endings ([`checksum`](mod@checksum)) and
 //! placeholders that let one source tree serve a single node and a cluster ([`placeholders`]).
-//! History, journal and lock over store-clickhouse come with the ClickHouse foundation.
+//! [`validate`](mod@validate) checks files against the applied history and plans what
+//! `migrate` applies. History, journal and lock over store-clickhouse come with the ClickHouse
+//! foundation.
 
 #![warn(missing_docs)]
 
@@ -11,6 +13,7 @@ pub mod checksum;
 pub mod file;
 pub mod placeholders;
 pub mod split;
+pub mod validate;
 
 pub use checksum::{Checksum, checksum};
 pub use file::{
@@ -18,3 +21,4 @@ pub use file::{
 };
 pub use placeholders::Placeholders;
 pub use split::split;
+pub use validate::{Applied, Checks, Source, plan, validate};
