@@ -12,8 +12,10 @@ pub(crate) const START_HINT: &str = "start the test services with `scripts/servi
 pub struct Services {
     /// Admin URL of PostgreSQL (a database per test is created through it).
     pub pg_url: String,
-    /// HTTP URL of ClickHouse.
+    /// HTTP URL of ClickHouse 18.16 (Debian's server).
     pub clickhouse_url: String,
+    /// HTTP URL of the modern engine (ClickHouse 26.x from chdb, behind the project's HTTP front).
+    pub clickhouse_modern_url: String,
     /// HTTP URLs of the two nodes of the ClickHouse test cluster (clusters `replicated` and
     /// `sharded`).
     pub clickhouse_cluster_urls: Vec<String>,
@@ -61,6 +63,7 @@ fn load() -> Result<Services, String> {
     Ok(Services {
         pg_url: get("MIGRATE_TEST_PG_URL")?,
         clickhouse_url: get("MIGRATE_TEST_CLICKHOUSE_URL")?,
+        clickhouse_modern_url: get("MIGRATE_TEST_CLICKHOUSE_MODERN_URL")?,
         clickhouse_cluster_urls: get("MIGRATE_TEST_CLICKHOUSE_CLUSTER_URLS")?
             .split(',')
             .map(|u| u.trim().to_string())

@@ -21,7 +21,8 @@ mod gcs;
 mod postgres;
 
 pub use clickhouse::{
-    TestClickHouse, TestCluster, clickhouse_cluster, clickhouse_database, clickhouse_database_at,
+    ENGINES, Engine, FRONT_HEADER, TestClickHouse, TestCluster, clickhouse_cluster, clickhouse_database,
+    clickhouse_database_at, clickhouse_database_on, on_every_clickhouse,
 };
 pub use config::{Services, services};
 pub use gcs::{

@@ -10,7 +10,13 @@ async fn postgres_down_fails_with_the_start_hint() {
 #[tokio::test]
 #[should_panic(expected = "scripts/services up")]
 async fn clickhouse_down_fails_with_the_start_hint() {
-    migrate_testkit::clickhouse_database_at("http://127.0.0.1:1").await;
+    migrate_testkit::clickhouse_database_at(migrate_testkit::Engine::Legacy, "http://127.0.0.1:1").await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "clickhouse-modern is not usable at http://127.0.0.1:1")]
+async fn modern_clickhouse_down_fails_naming_the_engine() {
+    migrate_testkit::clickhouse_database_at(migrate_testkit::Engine::Modern, "http://127.0.0.1:1").await;
 }
 
 #[tokio::test]

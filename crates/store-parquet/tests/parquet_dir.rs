@@ -127,6 +127,6 @@ async fn a_failed_export_keeps_the_previous_file_and_leaves_no_partial() {
 #[tokio::test]
 async fn parquet_passes_the_conformance_suite() {
     let dir = migrate_testkit::temp_dir();
-    let caps = migrate_core::testing::SinkCapabilities { staging: None, no_append: true };
+    let caps = migrate_core::testing::SinkCapabilities { no_append: true, ..Default::default() };
     migrate_core::testing::sink_conformance(&ParquetDir::new(dir.path()), "pq", caps).await;
 }

@@ -343,7 +343,7 @@ async fn postgresql_passes_the_conformance_suite() {
     let pg = migrate_testkit::pg_database().await;
     let caps = migrate_core::testing::SinkCapabilities {
         staging: Some(|t| format!("_migrate_staging_{t}")),
-        no_append: false,
+        ..Default::default()
     };
     migrate_core::testing::sink_conformance(&store(&pg).await, "pg", caps).await;
 }

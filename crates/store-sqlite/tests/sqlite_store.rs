@@ -223,7 +223,7 @@ async fn sqlite_passes_the_conformance_suite() {
     let store = SqliteStore::new(dir.path().join("conformance.db"));
     let caps = migrate_core::testing::SinkCapabilities {
         staging: Some(|t| format!("_migrate_staging_{t}")),
-        no_append: false,
+        ..Default::default()
     };
     migrate_core::testing::sink_conformance(&store, "sq", caps).await;
 }

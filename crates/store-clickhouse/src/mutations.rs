@@ -1,0 +1,75 @@
+//! ALTER TABLE … UPDATE / DELETE, waited for. Current servers wait themselves
+//! (`mutations_sync = 2`); older ones (18.16) run mutations in the background, so the new
+//! mutation is found in `system.mutations` and polled until done, surfacing the server's
+//! failure reason where it records one.
+
+use crate::error::{ChError, Result};
+use crate::server::{ClickHouse, Statement};
+use crate::sql::{literal, qualified};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+impl ClickHouse {
+    /// Runs `ALTER TABLE <table> <command>` (`UPDATE x = 1 WHERE …`, `DELETE WHERE …`) in the
+    /// configured database and waits up to `timeout` for it to finish on every replica.
+    pub async fn mutate(&self, table: &str, command: &str, timeout: Duration) -> Result<()> {
+        let alter = format!("ALTER TABLE {} {command}", qualified(self.database(), table));
+        let before = self.mutation_ids(table).await?;
+        if self.capabilities().mutations_sync() {
+            self.execute(Statement::new(alter).setting("mutations_sync", "2")).await?;
+        } else {
+            self.execute(alter).await?;
+        }
+        let after = self.mutation_ids(table).await?;
+        for id in after.difference(&before) {
+            self.wait_for_mutation(table, id, timeout).await?;
+        }
+        Ok(())
+    }
+
+    async fn mutation_ids(&self, table: &str) -> Result<BTreeSet<String>> {
+        let rows = self
+            .fetch_rows(format!(
+                "SELECT mutation_id FROM system.mutations WHERE database = {} AND table = {}",
+                literal(self.database()),
+                literal(table)
+            ))
+            .await?;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next()).collect())
+    }
+
+    /// Polls `system.mutations` until mutation `id` of `table` is done, failed or out of time.
+    pub async fn wait_for_mutation(&self, table: &str, id: &str, timeout: Duration) -> Result<()> {
+        let reason = if self.capabilities().mutation_fail_reason() { "latest_fail_reason" } else { "''" };
+        let sql = format!(
+            "SELECT is_done, parts_to_do, {reason} FROM system.mutations WHERE database = {} AND table = {} AND mutation_id = {}",
+            literal(self.database()),
+            literal(table),
+            literal(id)
+        );
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let rows = self.fetch_rows(sql.as_str()).await?;
+            let Some(row) = rows.first() else { return Ok(()) };
+            let field = |i: usize| row.get(i).map(String::as_str).unwrap_or("");
+            if field(0) == "1" {
+                return Ok(());
+            }
+            let failure =
+                |detail: String| ChError::Mutation { table: table.into(), mutation_id: id.into(), detail };
+            if !field(2).is_empty() {
+                return Err(failure(format!("failed: {}", field(2))));
+            }
+            if started.elapsed() >= timeout {
+                return Err(failure(format!(
+                    "not done after {}s ({} parts to do); it goes on in the background",
+                    timeout.as_secs(),
+                    field(1)
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+}
