@@ -52,6 +52,11 @@ impl ClickHouse {
         let (text, failure) = match self.fetch_text(statement).await {
             Ok(text) => (text, None),
             Err(ChError::Server { error, .. }) if error.code == 159 => (String::new(), Some(error)),
+            // 18.16 stops at the first host that fails: "There was an error on [host:port]: …".
+            Err(ChError::Server { error, target }) => match failed_host(&error) {
+                Some(host) => return Err(ChError::Cluster { statement: abbreviate(sql), hosts: vec![host] }),
+                None => return Err(ChError::Server { error, target }),
+            },
             Err(e) => return Err(e),
         };
         let (results, trailing) = parse_host_rows(&text);
@@ -82,6 +87,14 @@ impl ClickHouse {
             Err(ChError::Cluster { statement: abbreviate(sql), hosts: problems })
         }
     }
+}
+
+/// `host:port failed with code N: message` from an error that names the failing host.
+fn failed_host(error: &ServerError) -> Option<String> {
+    let rest = error.message.strip_prefix("There was an error on [")?;
+    let (host, inner) = rest.split_once("]: ")?;
+    let inner = ServerError::parse(inner)?;
+    Some(format!("{host} failed with code {}: {}", inner.code, inner.message))
 }
 
 /// Host rows (host, port, status, error, remaining, active) and a trailing exception, if any.
@@ -129,5 +142,14 @@ mod tests {
             "127.0.0.1\t18211\t0\t\t1\t1\nCode: 159, e.displayText() = DB::Exception: Watching task is executing longer than distributed_ddl_task_timeout, e.what() = DB::Exception\n",
         );
         assert_eq!((rows.len(), failure.map(|f| f.code)), (1, Some(159)));
+    }
+
+    #[test]
+    fn the_failing_host_of_an_old_server() {
+        let error = ServerError::parse(
+            "Code: 57, e.displayText() = DB::Exception: There was an error on [127.0.0.1:18212]: Code: 57, e.displayText() = DB::Exception: Table d.t already exists., e.what() = DB::Exception, e.what() = DB::Exception",
+        )
+        .unwrap();
+        assert_eq!(failed_host(&error).unwrap(), "127.0.0.1:18212 failed with code 57: Table d.t already exists.");
     }
 }

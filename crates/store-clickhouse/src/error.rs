@@ -16,7 +16,7 @@ pub struct ServerError {
 impl ServerError {
     /// Parses `Code: 60. DB::Exception: Table x doesn't exist. (UNKNOWN_TABLE) (version …)`.
     pub fn parse(text: &str) -> Option<ServerError> {
-        let at = text.rfind("Code: ")?;
+        let at = text.find("Code: ")?;
         let rest = &text[at + 6..];
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         let code: u32 = rest[..digits].parse().ok()?;

@@ -66,6 +66,21 @@ impl ClickHouseStore {
             (true, IfExists::Replace) => Swap::Replace,
             (true, IfExists::Append) => Swap::Append,
         };
+        let engine = if exists { self.table_engine(table).await?.unwrap_or_default() } else { String::new() };
+        // A replica or a Distributed table is shared with other hosts: a staging table made in
+        // its likeness would be shared too, and a local swap would split the cluster.
+        let shared = engine.starts_with("Replicated") || engine == "Distributed";
+        if shared && swap == Swap::Replace {
+            return Err(ChError::NotSupported {
+                target: self.server.target(),
+                version: self.server.capabilities().version_text.clone(),
+                feature: format!(
+                    "replacing table {table} ({engine}): a swap on one host would leave the other replicas or shards \
+                     with the old table; append to it, or recreate it with ON CLUSTER DDL first"
+                ),
+            }
+            .into());
+        }
         let existing = if exists { Some(self.columns(table).await?) } else { None };
         // The existing table's types, where its columns are the source's (by name, in order)
         // and each holds what the source's would, NULL aside: a NULL sent to a column that
@@ -113,7 +128,10 @@ impl ClickHouseStore {
         self.server.execute(format!("DROP TABLE IF EXISTS {}", self.qualified(&staging))).await?;
         // A replaced table with the same columns keeps its engine, sorting key, partitioning
         // and TTL: the staging table is made in its likeness.
-        let create = if same_columns {
+        let create = if same_columns && swap == Swap::Append {
+            // Only the rows matter: a local table of the same columns.
+            format!("CREATE TABLE {} AS {} ENGINE = MergeTree ORDER BY tuple()", self.qualified(&staging), self.qualified(table))
+        } else if same_columns {
             format!("CREATE TABLE {} AS {}", self.qualified(&staging), self.qualified(table))
         } else {
             self.create_statement(&staging, &schema, &types, table)

@@ -95,6 +95,20 @@ impl ClickHouseStore {
         Ok(rows.first().and_then(|r| r.first()).is_some_and(|n| n != "0"))
     }
 
+    /// The table's engine (`MergeTree`, `ReplicatedMergeTree`, `Distributed`…), `None` when the
+    /// table does not exist.
+    pub async fn table_engine(&self, table: &str) -> Result<Option<String>> {
+        let rows = self
+            .server
+            .fetch_rows(format!(
+                "SELECT engine FROM system.tables WHERE database = {} AND name = {}",
+                literal(self.server.database()),
+                literal(table)
+            ))
+            .await?;
+        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()))
+    }
+
     /// Each column's name and ClickHouse type, in table order; [`ChError::NotFound`] when the
     /// table does not exist.
     pub async fn columns(&self, table: &str) -> Result<Vec<(String, String)>> {
