@@ -20,3 +20,7 @@ clickhouse-probe:
 # Run the benchmarks in bench/ (release build; prints ratios against the baselines).
 bench:
     bench/run
+
+# Only the ClickHouse sink benchmark (no DuckDB build).
+bench-clickhouse rows="2000000":
+    bench/clickhouse/run {{rows}}

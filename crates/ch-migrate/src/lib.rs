@@ -4,18 +4,20 @@
 //! ([`split`](mod@split)), checksums that ignore line endings ([`checksum`](mod@checksum)) and
 //! placeholders that let one source tree serve a single node and a cluster ([`placeholders`]).
 //! [`validate`](mod@validate) checks files against the applied history and plans what
-//! `migrate` applies. History, journal and lock over store-clickhouse come with the ClickHouse
-//! foundation.
+//! `migrate` applies. [`config`](mod@config) reads `configs/migration-config.yml` with its
+//! environments. History, journal and lock over store-clickhouse come next.
 
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod config;
 pub mod file;
 pub mod placeholders;
 pub mod split;
 pub mod validate;
 
 pub use checksum::{Checksum, checksum};
+pub use config::{Config, ConfigError, Resolved, load as load_config};
 pub use file::{
     FileName, Header, Layout, Migration, Problem, parse_file_name, parse_up_down, parse_versioned,
 };

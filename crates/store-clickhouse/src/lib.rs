@@ -7,8 +7,8 @@
 //!   settings and query id, retried with backoff when the error code says a retry can help.
 //! - [`ChError`] carries the server's code and name ([`ServerError`]) and whether to retry.
 //! - [`ClickHouseStore`]: a [`migrate_core::TableSink`], [`migrate_core::TableSource`] and
-//!   [`migrate_core::TableReadBack`]. Loads stream Arrow batches as RowBinary (LZ4-compressed by
-//!   the client) into `_migrate_staging_<table>` and swap it in (EXCHANGE TABLES where the
+//!   [`migrate_core::TableReadBack`]. Loads stream Arrow batches as Native blocks (RowBinary for
+//!   LowCardinality columns; LZ4-compressed by the client unless `?compression=none`) into `_migrate_staging_<table>` and swap it in (EXCHANGE TABLES where the
 //!   database supports it, RENAME otherwise). Types map without loss or are refused before
 //!   anything is written ([`types`] has the table per server version).
 //! - [`cluster`]: ON CLUSTER DDL with per-host results and a timeout that names lagging hosts;
@@ -21,6 +21,7 @@ pub mod cluster;
 mod config;
 mod error;
 pub mod mutations;
+mod native;
 mod rowbinary;
 mod server;
 mod sink;

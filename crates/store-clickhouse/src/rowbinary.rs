@@ -54,7 +54,7 @@ pub(crate) fn encode(
 }
 
 /// `column` cast to the Arrow form the writer expects for `t` (strictly).
-fn prepare(column: &ArrayRef, t: &ChType) -> Result<ArrayRef, String> {
+pub(crate) fn prepare(column: &ArrayRef, t: &ChType) -> Result<ArrayRef, String> {
     let base = t.base();
     let want = match (base, column.data_type()) {
         // Bytes that are not UTF-8 are still a ClickHouse String.
@@ -257,7 +257,7 @@ fn decimal_width(precision: u8) -> usize {
 }
 
 /// A timestamp column's raw values.
-fn timestamps(a: &ArrayRef) -> &[i64] {
+pub(crate) fn timestamps(a: &ArrayRef) -> &[i64] {
     match a.data_type() {
         DataType::Timestamp(TimeUnit::Second, _) => a.as_primitive::<TimestampSecondType>().values(),
         DataType::Timestamp(TimeUnit::Millisecond, _) => {
@@ -270,7 +270,7 @@ fn timestamps(a: &ArrayRef) -> &[i64] {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -278,7 +278,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }

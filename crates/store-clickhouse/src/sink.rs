@@ -1,4 +1,5 @@
-//! Loads: Arrow batches streamed as RowBinary into a staging table, swapped in on commit.
+//! Loads: Arrow batches streamed as Native blocks (or RowBinary rows) into a staging table,
+//! swapped in on commit.
 
 use crate::error::{ChError, Result};
 use crate::rowbinary;
@@ -44,6 +45,8 @@ pub struct ClickHouseLoad {
     schema: SchemaRef,
     types: Vec<ChType>,
     swap: Swap,
+    /// Blocks are sent as Native (else RowBinary rows).
+    native: bool,
     insert: Option<clickhouse::insert_formatted::InsertFormatted>,
     buffer: Vec<u8>,
     written: u64,
@@ -138,9 +141,10 @@ impl ClickHouseStore {
         };
         self.server.execute(create).await?;
         let columns = schema.fields().iter().map(|f| ident(f.name())).collect::<Vec<_>>().join(", ");
-        let insert = self
-            .server
-            .insert(&format!("INSERT INTO {} ({columns}) FORMAT RowBinary", self.qualified(&staging)));
+        let native = crate::native::supports(&types);
+        let format = if native { "Native" } else { "RowBinary" };
+        let staged = self.qualified(&staging);
+        let insert = self.server.insert(&format!("INSERT INTO {staged} ({columns}) FORMAT {format}"));
         tracing::debug!(table, ?swap, "loading into {staging}");
         Ok(ClickHouseLoad {
             store: self.clone(),
@@ -148,6 +152,7 @@ impl ClickHouseStore {
             schema,
             types,
             swap,
+            native,
             insert: Some(insert),
             buffer: Vec::new(),
             written: 0,
@@ -224,8 +229,11 @@ impl TableLoad for ClickHouseLoad {
             });
         }
         self.buffer.clear();
-        rowbinary::encode(&batch, &self.types, &mut self.buffer)
-            .map_err(|columns| ChError::Value { table: self.table.clone(), columns })?;
+        let encoded = match self.native {
+            true => crate::native::encode(&batch, &self.types, &mut self.buffer),
+            false => rowbinary::encode(&batch, &self.types, &mut self.buffer),
+        };
+        encoded.map_err(|columns| ChError::Value { table: self.table.clone(), columns })?;
         let data = bytes::Bytes::from(std::mem::take(&mut self.buffer));
         let insert = self.insert.as_mut().expect("writes come before commit");
         insert.send(data).await.map_err(|e| self.store.server.error(e))?;

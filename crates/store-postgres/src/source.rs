@@ -111,6 +111,35 @@ impl PostgresStore {
     /// The schema of `table` as read, with the select list and the decoding of each column.
     async fn reading(&self, table: &str) -> Result<Reading> {
         let columns = self.columns(table).await?;
+        Self::reading_of(table, columns)
+    }
+
+    /// The columns of the result of `query` (name, `format_type` text, nullable), read from a
+    /// temporary view made in a transaction that is rolled back.
+    async fn query_columns(&self, query: &str) -> Result<Vec<(String, String, bool)>> {
+        const LABEL: &str = "(query)";
+        let mut tx = self.pool.begin().await.map_err(|e| self.sql_err(LABEL, e))?;
+        let view = "_migrate_query_columns";
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TEMP VIEW {view} AS {query}")))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.sql_err(LABEL, e))?;
+        let columns = sqlx::query_as(COLUMNS).bind(view).fetch_all(&mut *tx).await.map_err(|e| self.sql_err(LABEL, e))?;
+        tx.rollback().await.map_err(|e| self.sql_err(LABEL, e))?;
+        Ok(columns)
+    }
+
+    /// Streams the rows of `query` (one `SELECT`, as written: its order, its filters), each
+    /// column typed from what the server says of the result, inside `snapshot` when given.
+    pub async fn scan_query(&self, query: &str, snapshot: Option<&Snapshot>, batch_size: usize) -> Result<BatchStream> {
+        let query = query.trim().trim_end_matches(';');
+        let read = Self::reading_of("(query)", self.query_columns(query).await?)?;
+        let select = format!("SELECT {} FROM ({query}) AS q", read.select.join(", "));
+        self.copy_select("(query)", &select, snapshot.map(|s| s.id.as_str()), read.plans, read.schema, batch_size).await
+    }
+
+    /// How columns described by the catalog are selected and decoded.
+    fn reading_of(table: &str, columns: Vec<(String, String, bool)>) -> Result<Reading> {
         let mut fields = Vec::with_capacity(columns.len());
         let mut select = Vec::with_capacity(columns.len());
         let mut plans = Vec::with_capacity(columns.len());

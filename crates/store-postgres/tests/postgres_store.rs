@@ -457,3 +457,35 @@ async fn keyset_pages_read_every_row_once_in_a_shared_snapshot() {
         "outside the snapshot the late row shows"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_query_streams_its_own_columns_in_its_order_and_snapshot() {
+    let pg = migrate_testkit::pg_database().await;
+    let store = store(&pg).await;
+    sqlx::raw_sql(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric(12, 2));
+         CREATE TABLE customers (id int PRIMARY KEY, name text);
+         INSERT INTO customers VALUES (1, 'ada'), (2, 'grace');
+         INSERT INTO orders SELECT i, 1 + i % 2, i * 1.25 FROM generate_series(1, 9) i;",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let snapshot = store.snapshot().await.unwrap();
+    sqlx::raw_sql("INSERT INTO orders VALUES (10, 1, 99)").execute(store.pool()).await.unwrap();
+    let query = "SELECT o.id, c.name, o.amount, o.amount * 2 AS doubled FROM orders o \
+                 JOIN customers c ON c.id = o.customer WHERE o.id > 3 ORDER BY o.id DESC;";
+    let batches: Vec<RecordBatch> =
+        store.scan_query(query, Some(&snapshot), 2).await.unwrap().try_collect().await.unwrap();
+    snapshot.release().await;
+    let schema = batches[0].schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["id", "name", "amount", "doubled"]);
+    assert_eq!(schema.field(2).data_type(), &DataType::Decimal128(12, 2), "typmod kept");
+    let ids: Vec<i64> = batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
+    assert_eq!(ids, [9, 8, 7, 6, 5, 4], "the query's filter and order, not the row written after the snapshot");
+    assert!(batches.iter().all(|b| b.num_rows() <= 2));
+
+    let bad = store.scan_query("SELECT nope FROM orders", None, 10).await.err().expect("an unknown column fails");
+    assert!(bad.to_string().contains("nope"), "{bad}");
+}
