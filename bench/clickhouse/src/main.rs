@@ -10,7 +10,9 @@
 //! Usage: bench-clickhouse [ROWS]               (default 2,000,000; the server from .services/env)
 //!        bench-clickhouse --load URL DB FILE    (the child that loads; used by the benchmark)
 
-use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray};
+use arrow::array::{
+    ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray,
+};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use migrate_core::{IfExists, TableSink};
 use std::io::Write;
@@ -21,7 +23,8 @@ use store_clickhouse::{ClickHouseConfig, ClickHouseStore};
 
 const BATCH: i64 = 65_536;
 const DB: &str = "migrate_bench_ch";
-const COLUMNS: &str = "id Int64, ts DateTime('UTC'), symbol String, price Float64, qty Int32, note Nullable(String)";
+const COLUMNS: &str =
+    "id Int64, ts DateTime('UTC'), symbol String, price Float64, qty Int32, note Nullable(String)";
 
 fn schema() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
@@ -47,7 +50,10 @@ fn batch(start: i64, end: i64) -> RecordBatch {
     let ids: Vec<i64> = (start..end).collect();
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(ids.clone())),
-        Arc::new(TimestampSecondArray::from(ids.iter().map(|i| 1_700_000_000 + i).collect::<Vec<_>>()).with_timezone("UTC")),
+        Arc::new(
+            TimestampSecondArray::from(ids.iter().map(|i| 1_700_000_000 + i).collect::<Vec<_>>())
+                .with_timezone("UTC"),
+        ),
         Arc::new(StringArray::from(ids.iter().map(|i| symbol(*i)).collect::<Vec<_>>())),
         Arc::new(Float64Array::from(ids.iter().map(|i| *i as f64 * 0.25).collect::<Vec<_>>())),
         Arc::new(Int32Array::from(ids.iter().map(|i| (i % 1000) as i32).collect::<Vec<_>>())),
@@ -70,7 +76,8 @@ fn write_tsv(path: &std::path::Path, rows: i64) {
 /// The same rows as an Arrow IPC file, which ours reads (as the baseline reads its TSV file).
 fn write_arrow(path: &std::path::Path, rows: i64) {
     let file = std::fs::File::create(path).expect("create the Arrow file");
-    let mut writer = arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &schema()).expect("writer");
+    let mut writer =
+        arrow::ipc::writer::FileWriter::try_new(std::io::BufWriter::new(file), &schema()).expect("writer");
     let mut start = 0;
     while start < rows {
         let end = (start + BATCH).min(rows);
@@ -83,8 +90,11 @@ fn write_arrow(path: &std::path::Path, rows: i64) {
 async fn load(url: &str, db: &str, file: &str) {
     let config = ClickHouseConfig::parse(url).expect("URL").with_database(db);
     let store = ClickHouseStore::connect(config).await.unwrap_or_else(|e| panic!("{e}"));
-    let reader = arrow::ipc::reader::FileReader::try_new(std::fs::File::open(file).expect("Arrow file"), None).expect("reader");
-    let mut load = store.begin("ours", reader.schema(), IfExists::Replace).await.unwrap_or_else(|e| panic!("{e}"));
+    let reader =
+        arrow::ipc::reader::FileReader::try_new(std::fs::File::open(file).expect("Arrow file"), None)
+            .expect("reader");
+    let mut load =
+        store.begin("ours", reader.schema(), IfExists::Replace).await.unwrap_or_else(|e| panic!("{e}"));
     for batch in reader {
         load.write(batch.expect("a batch")).await.unwrap_or_else(|e| panic!("{e}"));
     }
@@ -136,11 +146,16 @@ fn median(mut runs: Vec<(Duration, u64)>) -> (Duration, u64) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--load") {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
         runtime.block_on(load(&args[1], &args[2], &args[3]));
         return;
     }
-    let rows: i64 = args.first().map(|a| a.replace(['_', ','], "").parse().expect("ROWS")).unwrap_or(2_000_000);
+    let rows: i64 =
+        args.first().map(|a| a.replace(['_', ','], "").parse().expect("ROWS")).unwrap_or(2_000_000);
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let url = url();
     let tcp_port = std::env::var("MIGRATE_CH_TCP_PORT").unwrap_or_else(|_| "19000".into());
@@ -157,7 +172,11 @@ fn main() {
     let arrow_file = dir.join("rows.arrow");
     write_arrow(&arrow_file, rows);
     let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0);
-    println!("input files: TabSeparated {:.0} MiB (clickhouse-client), Arrow IPC {:.0} MiB (ours)", size(&tsv), size(&arrow_file));
+    println!(
+        "input files: TabSeparated {:.0} MiB (clickhouse-client), Arrow IPC {:.0} MiB (ours)",
+        size(&tsv),
+        size(&arrow_file)
+    );
 
     let me = std::env::current_exe().expect("own path");
     let (mut base, mut ours) = (Vec::new(), Vec::new());
@@ -174,11 +193,16 @@ fn main() {
         sink.args(["--load", &format!("{url}/?compression={compression}"), DB]).arg(&arrow_file);
         ours.push(run_child(sink));
         for table in ["base", "ours"] {
-            let n: i64 = sql(&url, &format!("SELECT count() FROM {DB}.{table}")).trim().parse().expect("count");
+            let n: i64 =
+                sql(&url, &format!("SELECT count() FROM {DB}.{table}")).trim().parse().expect("count");
             assert_eq!(n, rows, "{table} holds every row");
         }
         let (b, o) = (base.last().expect("run"), ours.last().expect("run"));
-        println!("round {round}: clickhouse-client {:.2}s, store-clickhouse {:.2}s", b.0.as_secs_f64(), o.0.as_secs_f64());
+        println!(
+            "round {round}: clickhouse-client {:.2}s, store-clickhouse {:.2}s",
+            b.0.as_secs_f64(),
+            o.0.as_secs_f64()
+        );
     }
     let same = sql(
         &url,
@@ -193,10 +217,23 @@ fn main() {
     println!();
     println!("| contender | median time | rows/s | peak RSS |");
     println!("|---|---|---|---|");
-    println!("| clickhouse-client INSERT … FORMAT TabSeparated (from a file) | {:.2} s | {:.0} | {:.0} MiB |", b.0.as_secs_f64(), rate(b.0), b.1 as f64 / 1024.0);
-    println!("| store-clickhouse sink (Native blocks, compression {compression}, staging + swap) | {:.2} s | {:.0} | {:.0} MiB |", o.0.as_secs_f64(), rate(o.0), o.1 as f64 / 1024.0);
+    println!(
+        "| clickhouse-client INSERT … FORMAT TabSeparated (from a file) | {:.2} s | {:.0} | {:.0} MiB |",
+        b.0.as_secs_f64(),
+        rate(b.0),
+        b.1 as f64 / 1024.0
+    );
+    println!(
+        "| store-clickhouse sink (Native blocks, compression {compression}, staging + swap) | {:.2} s | {:.0} | {:.0} MiB |",
+        o.0.as_secs_f64(),
+        rate(o.0),
+        o.1 as f64 / 1024.0
+    );
     println!();
-    println!("ratio (clickhouse-client time / ours): {:.2}x; identical content checked by the server", b.0.as_secs_f64() / o.0.as_secs_f64());
+    println!(
+        "ratio (clickhouse-client time / ours): {:.2}x; identical content checked by the server",
+        b.0.as_secs_f64() / o.0.as_secs_f64()
+    );
     sql(&url, &format!("DROP DATABASE {DB}"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -169,7 +169,12 @@ pub struct Validation {
 
 impl Default for Validation {
     fn default() -> Self {
-        Self { check_syntax: true, check_dependencies: true, check_rollback: false, max_migration_size: 1 << 20 }
+        Self {
+            check_syntax: true,
+            check_dependencies: true,
+            check_rollback: false,
+            max_migration_size: 1 << 20,
+        }
     }
 }
 
@@ -293,18 +298,25 @@ impl Resolved {
 /// Reads `path` (normally `configs/migration-config.yml`) and applies environment `env`:
 /// its `environments:` entry, then `configs/environments/<env>.yml` beside the file when it
 /// exists (any key of the main file). `lookup` reads environment variables (for the password).
-pub fn load(path: &Path, env: Option<&str>, lookup: impl Fn(&str) -> Option<String>) -> Result<Resolved, ConfigError> {
+pub fn load(
+    path: &Path,
+    env: Option<&str>,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Resolved, ConfigError> {
     let err = |file: &Path, message: String| ConfigError { file: file.to_path_buf(), message };
-    let text = std::fs::read_to_string(path).map_err(|e| err(path, format!("cannot read it ({e}); create one with `ch-migrate init`")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(path, format!("cannot read it ({e}); create one with `ch-migrate init`")))?;
     let mut value: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| err(path, e.to_string()))?;
     if value.is_null() {
         value = serde_yaml::Value::Mapping(Default::default());
     }
     if let Some(name) = env {
-        let overlay = path.parent().unwrap_or(Path::new(".")).join("environments").join(format!("{name}.yml"));
+        let overlay =
+            path.parent().unwrap_or(Path::new(".")).join("environments").join(format!("{name}.yml"));
         if overlay.is_file() {
             let text = std::fs::read_to_string(&overlay).map_err(|e| err(&overlay, e.to_string()))?;
-            let extra: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| err(&overlay, e.to_string()))?;
+            let extra: serde_yaml::Value =
+                serde_yaml::from_str(&text).map_err(|e| err(&overlay, e.to_string()))?;
             merge(&mut value, extra);
         }
     }
@@ -312,7 +324,12 @@ pub fn load(path: &Path, env: Option<&str>, lookup: impl Fn(&str) -> Option<Stri
     let section = match env {
         Some(name) => {
             let known = config.environments.contains_key(name)
-                || path.parent().unwrap_or(Path::new(".")).join("environments").join(format!("{name}.yml")).is_file();
+                || path
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("environments")
+                    .join(format!("{name}.yml"))
+                    .is_file();
             if !known {
                 let names: Vec<&str> = config.environments.keys().map(String::as_str).collect();
                 return Err(err(
@@ -347,16 +364,24 @@ pub fn load(path: &Path, env: Option<&str>, lookup: impl Fn(&str) -> Option<Stri
     if let Some(account) = &config.security.service_account
         && account != &user
     {
-        return Err(err(path, format!("security.service_account is {account:?} but the user is {user:?}: run migrations as {account}")));
+        return Err(err(
+            path,
+            format!(
+                "security.service_account is {account:?} but the user is {user:?}: run migrations as {account}"
+            ),
+        ));
     }
     let password_env = section.password_env.clone().or_else(|| db.password_env.clone());
     let password = match password_env {
-        Some(var) => lookup(&var).ok_or_else(|| err(path, format!("the password variable {var} is not set")))?,
+        Some(var) => {
+            lookup(&var).ok_or_else(|| err(path, format!("the password variable {var} is not set")))?
+        }
         None => section.password.clone().unwrap_or_else(|| db.password.clone()),
     };
     let rollback_enabled = section.rollback_enabled.unwrap_or(config.migration.rollback_enabled);
     let cluster = section.cluster.clone().or_else(|| config.cluster.clone());
-    let project = path.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let project =
+        path.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     Ok(Resolved {
         environment: env.map(str::to_string),
         endpoint: format!("{}://{host}:{http_port}", if secure { "https" } else { "http" }),
@@ -450,7 +475,10 @@ logging:
         assert_eq!((r.database.as_str(), r.user.as_str(), r.rollback_enabled), ("default", "default", true));
         assert_eq!(r.config.validation.max_migration_size, 1_048_576);
         let prod = load(&path, Some("production"), |_| None).unwrap();
-        assert_eq!((prod.database.as_str(), prod.user.as_str(), prod.rollback_enabled), ("prod_db", "prod_user", false));
+        assert_eq!(
+            (prod.database.as_str(), prod.user.as_str(), prod.rollback_enabled),
+            ("prod_db", "prod_user", false)
+        );
     }
 
     #[test]
@@ -480,11 +508,17 @@ logging:
 
     #[test]
     fn cluster_with_a_timeout_and_the_service_account() {
-        let (_dir, path) = project("cluster:\n  name: sharded\n  ddl_timeout_seconds: 30\nsecurity:\n  service_account: migrator\n", &[]);
+        let (_dir, path) = project(
+            "cluster:\n  name: sharded\n  ddl_timeout_seconds: 30\nsecurity:\n  service_account: migrator\n",
+            &[],
+        );
         let e = load(&path, None, |_| None).unwrap_err().to_string();
         assert!(e.contains("run migrations as migrator"), "{e}");
         let (_dir, path) = project("cluster:\n  name: sharded\n  ddl_timeout_seconds: 30\n", &[]);
         let r = load(&path, None, |_| None).unwrap();
-        assert_eq!(r.cluster.map(|c| (c.name().to_string(), c.ddl_timeout_seconds())), Some(("sharded".into(), 30)));
+        assert_eq!(
+            r.cluster.map(|c| (c.name().to_string(), c.ddl_timeout_seconds())),
+            Some(("sharded".into(), 30))
+        );
     }
 }

@@ -288,13 +288,23 @@ async fn missing_table<S: crate::TableSink + crate::TableReadBack>(store: &S, ta
 
 /// The source half of the conformance suite, for stores that are read from (DuckDB, and the
 /// sinks' own scans): `table` holds exactly `expected`'s rows. Its schema names the same
-/// columns, its row count and content fingerprint match, and a table that does not exist is
+/// columns, its batches have the schema's types, its row count and content fingerprint match, and a table that does not exist is
 /// reported as such.
 pub async fn source_conformance(source: &dyn TableSource, table: &str, expected: &RecordBatch) {
     let schema = source.schema(table).await.unwrap_or_else(|e| panic!("{table}: schema: {e}"));
     let names = |s: &Schema| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
     assert_eq!(names(&schema), names(&expected.schema()), "{table}: columns");
     assert_eq!(source.row_count(table).await.unwrap(), expected.num_rows() as u64, "{table}: rows");
+    let types = |s: &Schema| s.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>();
+    let mut scanned = source.scan(table, 3).await.unwrap_or_else(|e| panic!("{table}: scan: {e}"));
+    use futures::TryStreamExt;
+    while let Some(batch) = scanned.try_next().await.unwrap_or_else(|e| panic!("{table}: scan: {e}")) {
+        assert_eq!(
+            types(&batch.schema()),
+            types(&schema),
+            "{table}: batches have the types schema() announced"
+        );
+    }
     for batch_size in [1, 4, 10_000] {
         let batches = source.scan(table, batch_size).await.unwrap_or_else(|e| panic!("{table}: scan: {e}"));
         let fp = crate::fingerprint_stream(batches).await.unwrap_or_else(|e| panic!("{table}: {e}"));

@@ -150,6 +150,9 @@ mod tests {
             "Code: 57, e.displayText() = DB::Exception: There was an error on [127.0.0.1:18212]: Code: 57, e.displayText() = DB::Exception: Table d.t already exists., e.what() = DB::Exception, e.what() = DB::Exception",
         )
         .unwrap();
-        assert_eq!(failed_host(&error).unwrap(), "127.0.0.1:18212 failed with code 57: Table d.t already exists.");
+        assert_eq!(
+            failed_host(&error).unwrap(),
+            "127.0.0.1:18212 failed with code 57: Table d.t already exists."
+        );
     }
 }

@@ -87,7 +87,10 @@ impl ClickHouseConfig {
                         "lz4" => true,
                         "none" => false,
                         other => {
-                            return Err(ChError::Config(format!("{}: compression={other}: use lz4 or none", mask(text))));
+                            return Err(ChError::Config(format!(
+                                "{}: compression={other}: use lz4 or none",
+                                mask(text)
+                            )));
                         }
                     }
                 }

@@ -24,7 +24,11 @@ pub(crate) fn supports(types: &[ChType]) -> bool {
 
 /// Appends `batch` as one Native block of columns `types` to `out`. Every column whose values
 /// the types cannot hold is reported at once.
-pub(crate) fn encode(batch: &RecordBatch, types: &[ChType], out: &mut Vec<u8>) -> Result<(), Vec<ValueColumn>> {
+pub(crate) fn encode(
+    batch: &RecordBatch,
+    types: &[ChType],
+    out: &mut Vec<u8>,
+) -> Result<(), Vec<ValueColumn>> {
     let schema = batch.schema();
     put_varint(out, types.len() as u64);
     put_varint(out, batch.num_rows() as u64);
@@ -60,7 +64,12 @@ fn write_column(a: &ArrayRef, t: &ChType, out: &mut Vec<u8>) -> Result<(), Strin
 
 /// The values of `a` as column data of `t`; slots that are NULL (`nulls`) are written as
 /// whatever they hold, unchecked, or as defaults where their width varies.
-fn write_values(a: &ArrayRef, t: &ChType, nulls: Option<&NullBuffer>, out: &mut Vec<u8>) -> Result<(), String> {
+fn write_values(
+    a: &ArrayRef,
+    t: &ChType,
+    nulls: Option<&NullBuffer>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
     macro_rules! raw {
         ($t:ty) => {
@@ -120,7 +129,9 @@ fn write_values(a: &ArrayRef, t: &ChType, nulls: Option<&NullBuffer>, out: &mut 
                 let day = match u16::try_from(*d) {
                     Ok(day) => day,
                     Err(_) if !valid(i) => 0,
-                    Err(_) => return Err(format!("day {d} since 1970 is outside Date (1970-01-01 to 2149-06-06)")),
+                    Err(_) => {
+                        return Err(format!("day {d} since 1970 is outside Date (1970-01-01 to 2149-06-06)"));
+                    }
                 };
                 out.extend_from_slice(&day.to_le_bytes());
             }
@@ -130,7 +141,9 @@ fn write_values(a: &ArrayRef, t: &ChType, nulls: Option<&NullBuffer>, out: &mut 
                 let v = match u32::try_from(*s) {
                     Ok(v) => v,
                     Err(_) if !valid(i) => 0,
-                    Err(_) => return Err(format!("{s} seconds since 1970 is outside DateTime (1970 to 2106)")),
+                    Err(_) => {
+                        return Err(format!("{s} seconds since 1970 is outside DateTime (1970 to 2106)"));
+                    }
                 };
                 out.extend_from_slice(&v.to_le_bytes());
             }
@@ -138,7 +151,11 @@ fn write_values(a: &ArrayRef, t: &ChType, nulls: Option<&NullBuffer>, out: &mut 
         ChType::DateTime64(p, _) => {
             let DataType::Timestamp(unit, _) = a.data_type() else { return Err("not a timestamp".into()) };
             let (from, to) = (digits_of(*unit) as i32, *p as i32);
-            let (mul, div) = if to >= from { (10i64.pow((to - from) as u32), 1) } else { (1, 10i64.pow((from - to) as u32)) };
+            let (mul, div) = if to >= from {
+                (10i64.pow((to - from) as u32), 1)
+            } else {
+                (1, 10i64.pow((from - to) as u32))
+            };
             for (i, v) in timestamps(a).iter().enumerate() {
                 if !valid(i) {
                     out.extend_from_slice(&0i64.to_le_bytes());
@@ -174,7 +191,9 @@ fn write_values(a: &ArrayRef, t: &ChType, nulls: Option<&NullBuffer>, out: &mut 
             let values = list.values().slice(base as usize, (offsets[offsets.len() - 1] - base) as usize);
             write_column(&values, inner, out)?;
         }
-        ChType::Nullable(_) | ChType::LowCardinality(_) => return Err(format!("{} cannot nest here", t.sql())),
+        ChType::Nullable(_) | ChType::LowCardinality(_) => {
+            return Err(format!("{} cannot nest here", t.sql()));
+        }
     }
     Ok(())
 }

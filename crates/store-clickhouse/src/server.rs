@@ -81,7 +81,11 @@ impl ClickHouse {
             .with_user(&config.user)
             // Typed rows are not used; 18.16 lacks the format validation asks for.
             .with_validation(false)
-            .with_compression(if config.lz4 { clickhouse::Compression::Lz4 } else { clickhouse::Compression::None });
+            .with_compression(if config.lz4 {
+                clickhouse::Compression::Lz4
+            } else {
+                clickhouse::Compression::None
+            });
         if let Some(password) = &config.password {
             client = client.with_password(password);
         }

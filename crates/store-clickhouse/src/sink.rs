@@ -133,7 +133,11 @@ impl ClickHouseStore {
         // and TTL: the staging table is made in its likeness.
         let create = if same_columns && swap == Swap::Append {
             // Only the rows matter: a local table of the same columns.
-            format!("CREATE TABLE {} AS {} ENGINE = MergeTree ORDER BY tuple()", self.qualified(&staging), self.qualified(table))
+            format!(
+                "CREATE TABLE {} AS {} ENGINE = MergeTree ORDER BY tuple()",
+                self.qualified(&staging),
+                self.qualified(table)
+            )
         } else if same_columns {
             format!("CREATE TABLE {} AS {}", self.qualified(&staging), self.qualified(table))
         } else {

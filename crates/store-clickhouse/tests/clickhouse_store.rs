@@ -326,16 +326,22 @@ async fn lists_and_dictionaries_round_trip_on_every_engine() {
             Some(vec![Some(-7)]),
         ]));
         let kind: ArrayRef = Arc::new(DictionaryArray::<Int32Type>::from_iter([Some("a"), None, Some("a")]));
-        let mut data = batch_of(vec![("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef), ("tags", tags)]);
+        let mut data =
+            batch_of(vec![("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef), ("tags", tags)]);
         // A NULL list has no ClickHouse form: the field says it never is one.
         let schema = arrow::datatypes::Schema::new(vec![
             data.schema().field(0).clone(),
             data.schema().field(1).clone().with_nullable(false),
             arrow::datatypes::Field::new("kind", kind.data_type().clone(), true),
         ]);
-        data = RecordBatch::try_new(Arc::new(schema), vec![data.column(0).clone(), data.column(1).clone(), kind]).unwrap();
+        data = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![data.column(0).clone(), data.column(1).clone(), kind],
+        )
+        .unwrap();
         load(&store, "nested", data.clone(), IfExists::Replace).await.unwrap();
-        let create = store.server().fetch_text(format!("SHOW CREATE TABLE {}.nested", db.database)).await.unwrap();
+        let create =
+            store.server().fetch_text(format!("SHOW CREATE TABLE {}.nested", db.database)).await.unwrap();
         let low_cardinality = create.contains("LowCardinality");
         assert_eq!(low_cardinality, db.engine == Engine::Modern, "{create}");
         let expected = Fingerprint::of([&data]).unwrap();

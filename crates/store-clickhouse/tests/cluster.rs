@@ -44,7 +44,11 @@ async fn on_cluster_ddl_reports_every_host() {
     // stops at the first host that fails; current servers list every host).
     let again = server.on_cluster(&create, "replicated", WAIT).await.unwrap_err();
     let ChError::Cluster { hosts, .. } = &again else { panic!("{again:?}") };
-    assert!(!hosts.is_empty() && hosts.iter().all(|h| h.contains("127.0.0.1:182") && h.contains("failed with code 57")), "{again}");
+    assert!(
+        !hosts.is_empty()
+            && hosts.iter().all(|h| h.contains("127.0.0.1:182") && h.contains("failed with code 57")),
+        "{again}"
+    );
 
     let drop = format!("DROP TABLE {db}.events ON CLUSTER replicated");
     assert_eq!(server.on_cluster(&drop, "replicated", WAIT).await.unwrap().len(), 2);
@@ -53,7 +57,10 @@ async fn on_cluster_ddl_reports_every_host() {
     }
 
     let unknown = server.on_cluster("SELECT 1", "no_such_cluster", WAIT).await.unwrap_err().to_string();
-    assert!(unknown.contains("not a member of such a cluster") && unknown.contains("replicated"), "{unknown}");
+    assert!(
+        unknown.contains("not a member of such a cluster") && unknown.contains("replicated"),
+        "{unknown}"
+    );
 }
 
 #[tokio::test]

@@ -96,7 +96,7 @@ impl TableSource for PostgresStore {
     async fn scan(&self, table: &str, batch_size: usize) -> migrate_core::Result<BatchStream> {
         let read = self.reading(table).await?;
         let query = format!("SELECT {} FROM {}", read.select.join(", "), quote_ident(table));
-        Ok(self.copy_select(table, &query, None, read.plans, read.schema, batch_size).await?)
+        Ok(self.source_select(table, &query, None, read, batch_size).await?)
     }
 }
 
@@ -124,18 +124,45 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.sql_err(LABEL, e))?;
-        let columns = sqlx::query_as(COLUMNS).bind(view).fetch_all(&mut *tx).await.map_err(|e| self.sql_err(LABEL, e))?;
+        let columns = sqlx::query_as(COLUMNS)
+            .bind(view)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.sql_err(LABEL, e))?;
         tx.rollback().await.map_err(|e| self.sql_err(LABEL, e))?;
         Ok(columns)
     }
 
     /// Streams the rows of `query` (one `SELECT`, as written: its order, its filters), each
     /// column typed from what the server says of the result, inside `snapshot` when given.
-    pub async fn scan_query(&self, query: &str, snapshot: Option<&Snapshot>, batch_size: usize) -> Result<BatchStream> {
+    pub async fn scan_query(
+        &self,
+        query: &str,
+        snapshot: Option<&Snapshot>,
+        batch_size: usize,
+    ) -> Result<BatchStream> {
         let query = query.trim().trim_end_matches(';');
         let read = Self::reading_of("(query)", self.query_columns(query).await?)?;
         let select = format!("SELECT {} FROM ({query}) AS q", read.select.join(", "));
-        self.copy_select("(query)", &select, snapshot.map(|s| s.id.as_str()), read.plans, read.schema, batch_size).await
+        self.source_select("(query)", &select, snapshot, read, batch_size).await
+    }
+
+    /// Streams `query` decoded as `read` says, in batches of exactly `read.schema` (the decoder
+    /// reads decimals wide, for verification; a source gives them back at their own precision,
+    /// so a sink sees the types [`TableSource::schema`] announced).
+    async fn source_select(
+        &self,
+        label: &str,
+        query: &str,
+        snapshot: Option<&Snapshot>,
+        read: Reading,
+        batch_size: usize,
+    ) -> Result<BatchStream> {
+        let schema = read.schema.clone();
+        let stream = self
+            .copy_select(label, query, snapshot.map(|s| s.id.as_str()), read.plans, read.schema, batch_size)
+            .await?;
+        Ok(migrate_core::cast_to(stream, schema))
     }
 
     /// How columns described by the catalog are selected and decoded.
@@ -191,8 +218,7 @@ impl PostgresStore {
         let query = range
             .query(table, &read.select)
             .map_err(|detail| PgError::Range { table: table.into(), detail })?;
-        self.copy_select(table, &query, snapshot.map(|s| s.id.as_str()), read.plans, read.schema, batch_size)
-            .await
+        self.source_select(table, &query, snapshot, read, batch_size).await
     }
 }
 

@@ -482,10 +482,16 @@ async fn a_query_streams_its_own_columns_in_its_order_and_snapshot() {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["id", "name", "amount", "doubled"]);
     assert_eq!(schema.field(2).data_type(), &DataType::Decimal128(12, 2), "typmod kept");
-    let ids: Vec<i64> = batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
-    assert_eq!(ids, [9, 8, 7, 6, 5, 4], "the query's filter and order, not the row written after the snapshot");
+    let ids: Vec<i64> =
+        batches.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
+    assert_eq!(
+        ids,
+        [9, 8, 7, 6, 5, 4],
+        "the query's filter and order, not the row written after the snapshot"
+    );
     assert!(batches.iter().all(|b| b.num_rows() <= 2));
 
-    let bad = store.scan_query("SELECT nope FROM orders", None, 10).await.err().expect("an unknown column fails");
+    let bad =
+        store.scan_query("SELECT nope FROM orders", None, 10).await.err().expect("an unknown column fails");
     assert!(bad.to_string().contains("nope"), "{bad}");
 }
