@@ -7,8 +7,8 @@
 //! ours an Arrow IPC file (batches of 65,536 rows), which it streams as RowBinary into a
 //! staging table and swaps in.
 //!
-//! Usage: bench-clickhouse [ROWS]               (default 2,000,000; the server from .services/env)
-//!        bench-clickhouse --load URL DB FILE    (the child that loads; used by the benchmark)
+//! Usage: `bench-clickhouse [ROWS]` (default 2,000,000; the server from .services/env), and
+//! `bench-clickhouse --load URL DB FILE` (the child that loads; used by the benchmark).
 
 use arrow::array::{
     ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, TimestampSecondArray,
