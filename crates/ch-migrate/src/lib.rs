@@ -5,13 +5,15 @@
 //! placeholders that let one source tree serve a single node and a cluster ([`placeholders`]).
 //! [`validate`](mod@validate) checks files against the applied history and plans what
 //! `migrate` applies. [`config`](mod@config) reads `configs/migration-config.yml` with its
-//! environments. History, journal and lock over store-clickhouse come next.
+//! environments. [`lock`](mod@lock) keeps one applier per database or cluster on every
+//! ClickHouse version. History and journal over store-clickhouse come next.
 
 #![warn(missing_docs)]
 
 pub mod checksum;
 pub mod config;
 pub mod file;
+pub mod lock;
 pub mod placeholders;
 pub mod split;
 pub mod validate;

@@ -70,6 +70,7 @@ const RETRYABLE: &[u32] = &[
     242, // TABLE_IS_READ_ONLY (replica lost its ZooKeeper session)
     252, // TOO_MANY_PARTS
     285, // TOO_FEW_LIVE_REPLICAS
+    286, // UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE (another quorum insert is in flight)
     319, // UNKNOWN_STATUS_OF_INSERT
     425, // SYSTEM_ERROR
     517, // CANNOT_ASSIGN_ALTER
@@ -99,6 +100,7 @@ pub fn error_name(code: u32) -> &'static str {
         242 => "TABLE_IS_READ_ONLY",
         252 => "TOO_MANY_PARTS",
         285 => "TOO_FEW_LIVE_REPLICAS",
+        286 => "UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE",
         319 => "UNKNOWN_STATUS_OF_INSERT",
         341 => "UNFINISHED",
         425 => "SYSTEM_ERROR",
