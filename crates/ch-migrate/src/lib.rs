@@ -6,13 +6,17 @@
 //! [`validate`](mod@validate) checks files against the applied history and plans what
 //! `migrate` applies. [`config`](mod@config) reads `configs/migration-config.yml` with its
 //! environments. [`lock`](mod@lock) keeps one applier per database or cluster on every
-//! ClickHouse version. History and journal over store-clickhouse come next.
+//! ClickHouse version; [`history`](mod@history) keeps the applied state and the statement
+//! journal, and [`apply`](mod@apply) runs a migration with them so that a crash never leaves it
+//! half-known: finished statements are skipped on the rerun, one in doubt is named.
 
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod checksum;
 pub mod config;
 pub mod file;
+pub mod history;
 pub mod lock;
 pub mod placeholders;
 pub mod split;

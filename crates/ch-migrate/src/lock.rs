@@ -235,7 +235,8 @@ impl Lease {
     }
 }
 
-fn hostname() -> String {
+/// This machine's host name, for claims and history rows.
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()

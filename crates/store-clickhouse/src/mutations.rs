@@ -38,12 +38,24 @@ impl ClickHouse {
         Ok(rows.into_iter().filter_map(|r| r.into_iter().next()).collect())
     }
 
-    /// Polls `system.mutations` until mutation `id` of `table` is done, failed or out of time.
+    /// Polls `system.mutations` until mutation `id` of `table` (in the configured database) is
+    /// done, failed or out of time.
     pub async fn wait_for_mutation(&self, table: &str, id: &str, timeout: Duration) -> Result<()> {
+        self.wait_for_mutation_in(self.database(), table, id, timeout).await
+    }
+
+    /// [`Self::wait_for_mutation`] for a table of any database.
+    pub async fn wait_for_mutation_in(
+        &self,
+        database: &str,
+        table: &str,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<()> {
         let reason = if self.capabilities().mutation_fail_reason() { "latest_fail_reason" } else { "''" };
         let sql = format!(
             "SELECT is_done, parts_to_do, {reason} FROM system.mutations WHERE database = {} AND table = {} AND mutation_id = {}",
-            literal(self.database()),
+            literal(database),
             literal(table),
             literal(id)
         );
