@@ -14,11 +14,13 @@
 
 pub mod apply;
 pub mod checksum;
+pub mod cli;
 pub mod config;
 pub mod file;
 pub mod history;
 pub mod lock;
 pub mod placeholders;
+pub mod project;
 pub mod split;
 pub mod validate;
 

@@ -5,20 +5,20 @@ use crate::logging::Verbosity;
 use crate::startup::Tool;
 use std::path::PathBuf;
 
-/// `--log-dir`, `--json`, `-q` and `-v`.
+/// `--log-dir`, `--json`, `-q` and `-v` (global: they go before or after a subcommand).
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
     /// Directory for the run's log file.
-    #[arg(long, default_value = "logs")]
+    #[arg(long, default_value = "logs", global = true)]
     pub log_dir: PathBuf,
     /// Print the summary as JSON on stdout (log lines stay on stderr).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
     /// Only warnings, errors and the summary on the terminal (the log file keeps everything).
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, conflicts_with = "verbose", global = true)]
     pub quiet: bool,
     /// Debug lines too, on the terminal and in the log file.
-    #[arg(short, long)]
+    #[arg(short, long, global = true)]
     pub verbose: bool,
 }
 

@@ -1,0 +1,190 @@
+//! `ch-migrate` as operators run it, on ClickHouse 18.16 and on the modern engine: a project
+//! made with `init` and `create`, migrated, rerun, raced by eight processes; bad configuration,
+//! invalid files and a held lock refused with their exit codes and nothing applied.
+
+use migrate_testkit::{TestClickHouse, cli, on_every_clickhouse};
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ch-migrate");
+
+#[test]
+fn help_documents_examples_flags_and_exit_codes() {
+    let (help, settings) = cli::help(BIN);
+    settings.bind(|| insta::assert_snapshot!("help", help));
+}
+
+/// A project in `dir` whose configuration points at the test database `db`.
+fn project(dir: &Path, db: &TestClickHouse) {
+    let out = cli::run(cli::command(BIN, dir).arg("init"));
+    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
+    let port = db.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let config = dir.join("configs/migration-config.yml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("database: default", &format!("database: {}", db.database))
+        .replace("http_port: 8123", &format!("http_port: {port}"))
+        .replace("host: localhost", "host: 127.0.0.1");
+    std::fs::write(config, text).unwrap();
+    for (name, body) in [
+        (
+            "V1__create_events.sql",
+            "-- Migration: events\n-- Version: 1\nCREATE TABLE ${database}.events (id UInt64, at DateTime) ENGINE = MergeTree ORDER BY id;\n-- ROLLBACK: DROP TABLE ${database}.events;\n",
+        ),
+        (
+            "V2__add_kind.sql",
+            "-- Migration: kind\n-- Version: 2\n-- Dependencies: 1\nALTER TABLE ${database}.events ADD COLUMN kind String;\nINSERT INTO ${database}.events (id, kind) VALUES (1, 'a'), (2, 'b');\n-- ROLLBACK: ALTER TABLE ${database}.events DROP COLUMN kind;\n",
+        ),
+        (
+            "V3__backfill.sql",
+            "-- Migration: backfill\n-- Version: 3\nALTER TABLE ${database}.events UPDATE kind = 'z' WHERE id = 2;\n-- ROLLBACK: SELECT 1;\n",
+        ),
+    ] {
+        std::fs::write(dir.join("migrations").join(name), body).unwrap();
+    }
+}
+
+fn migrate(dir: &Path, args: &[&str]) -> std::process::Output {
+    cli::run(cli::command(BIN, dir).arg("migrate").args(args))
+}
+
+async fn scalar(db: &TestClickHouse, sql: &str) -> String {
+    db.execute(sql).await.unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn migrate_status_and_a_rerun_on_every_engine() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        project(dir.path(), &db);
+        let dry = migrate(dir.path(), &["--dry-run"]);
+        assert_eq!(dry.status.code(), Some(0), "{}", cli::transcript(&dry));
+        let shown = String::from_utf8_lossy(&dry.stdout);
+        assert!(
+            shown.contains("DRY RUN: 3 migration(s)") && shown.contains("waits for the mutation"),
+            "{shown}"
+        );
+        let tables = format!("SELECT count() FROM system.tables WHERE database = '{}'", db.database);
+        assert_eq!(
+            scalar(&db, &tables).await,
+            "0",
+            "{}: a dry run writes nothing, not even the history",
+            db.engine
+        );
+
+        let run = migrate(dir.path(), &[]);
+        assert_eq!(run.status.code(), Some(0), "{}", cli::transcript(&run));
+        assert!(String::from_utf8_lossy(&run.stdout).contains("Applied 3 migration(s)"));
+        let kinds = scalar(
+            &db,
+            &format!("SELECT groupArray(kind) FROM (SELECT kind FROM {}.events ORDER BY id)", db.database),
+        )
+        .await;
+        assert_eq!(kinds, "['a','z']", "{}: the mutation is done when migrate returns", db.engine);
+
+        let again = migrate(dir.path(), &[]);
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("Nothing to apply: 3"),
+            "{}",
+            cli::transcript(&again)
+        );
+        let status = cli::run(cli::command(BIN, dir.path()).args(["status", "--json"]));
+        let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(json["migrations"].as_array().unwrap().len(), 3);
+        assert!(json["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "{json}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eight_concurrent_processes_apply_each_migration_once() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        project(dir.path(), &db);
+        let children: Vec<_> = (0..8)
+            .map(|_| cli::command(BIN, dir.path()).args(["migrate", "-q", "--lock-timeout", "120"]).spawn().unwrap())
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}: {}", db.engine, cli::transcript(&out));
+        }
+        let events = format!(
+            "SELECT count() FROM {}.schema_migrations WHERE status = 'applied' GROUP BY version ORDER BY version FORMAT CSV",
+            db.database
+        );
+        assert_eq!(scalar(&db, &events).await.split_whitespace().collect::<Vec<_>>(), ["1", "1", "1"], "{}", db.engine);
+        let rows = scalar(&db, &format!("SELECT count() FROM {}.events", db.database)).await;
+        assert_eq!(rows, "2", "{}: the INSERT ran once", db.engine);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refusals_have_their_exit_codes_and_apply_nothing() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        project(dir.path(), &db);
+        let config = dir.path().join("configs/migration-config.yml");
+        let original = std::fs::read_to_string(&config).unwrap();
+
+        std::fs::write(&config, format!("{original}\nmigraton:\n  table_name: x\n")).unwrap();
+        let bad = migrate(dir.path(), &[]);
+        assert_eq!(bad.status.code(), Some(2), "{}", cli::transcript(&bad));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("migraton"));
+        std::fs::write(&config, &original).unwrap();
+
+        let duplicate = dir.path().join("migrations/V2__again.sql");
+        std::fs::write(&duplicate, "-- Version: 2\nSELECT 1;\n").unwrap();
+        let invalid = migrate(dir.path(), &[]);
+        assert_eq!(invalid.status.code(), Some(3), "{}", cli::transcript(&invalid));
+        assert!(
+            String::from_utf8_lossy(&invalid.stderr).contains("version 2 is also"),
+            "{}",
+            cli::transcript(&invalid)
+        );
+        std::fs::remove_file(duplicate).unwrap();
+        let tables = format!("SELECT count() FROM system.tables WHERE database = '{}'", db.database);
+        assert_eq!(scalar(&db, &tables).await, "0", "{}: nothing applied, no history made", db.engine);
+
+        let wrong = original
+            .replace("password: \"\"", "password: \"hunter2\"")
+            .replace("user: default", "user: nobody_here");
+        std::fs::write(&config, wrong).unwrap();
+        let denied = migrate(dir.path(), &[]);
+        assert_eq!(denied.status.code(), Some(1), "{}", cli::transcript(&denied));
+        let text = cli::transcript(&denied);
+        assert!(!text.contains("hunter2") && text.contains("****"), "{text}");
+        std::fs::write(&config, &original).unwrap();
+
+        // Someone else holds the lock: refused after the wait, naming the holder.
+        let server = store_clickhouse::ClickHouse::connect(
+            store_clickhouse::ClickHouseConfig::parse(&db.url).unwrap().with_database(&db.database),
+        )
+        .await
+        .unwrap();
+        let lock = ch_migrate::lock::Lock::new(
+            server,
+            "schema_migrations_lock",
+            None,
+            std::time::Duration::from_secs(60),
+        );
+        lock.ensure().await.unwrap();
+        let held = lock.acquire(std::time::Duration::from_secs(5)).await.unwrap();
+        let refused = migrate(dir.path(), &["--lock-timeout", "1"]);
+        assert_eq!(refused.status.code(), Some(4), "{}", cli::transcript(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("held by"),
+            "{}",
+            cli::transcript(&refused)
+        );
+        let unlock = cli::run(cli::command(BIN, dir.path()).args(["unlock", "--force"]));
+        assert!(
+            String::from_utf8_lossy(&unlock.stdout).contains("Removed the lock held by"),
+            "{}",
+            cli::transcript(&unlock)
+        );
+        drop(held);
+        let after = migrate(dir.path(), &[]);
+        assert_eq!(after.status.code(), Some(0), "{}", cli::transcript(&after));
+    })
+    .await;
+}

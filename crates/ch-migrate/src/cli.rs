@@ -1,0 +1,510 @@
+//! The `ch-migrate` command line: argument parsing and the commands, over the library. The
+//! binary in `bins/ch-migrate` only calls [`main`].
+
+use crate::apply::{ApplyError, Options, apply};
+use crate::config::{ConfigError, Resolved, load};
+use crate::file::Problem;
+use crate::history::History;
+use crate::lock::{Lock, LockError};
+use crate::placeholders::Placeholders;
+use crate::project::{Loaded, load_dir, next_version};
+use crate::validate::{Applied, Checks, Source, plan, validate};
+use clap::{Parser, Subcommand};
+use migrate_cli::args::OutputArgs;
+use migrate_cli::exit;
+use migrate_cli::startup::{Failure, Outcome};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use store_clickhouse::{ChError, ClickHouse, ClickHouseConfig};
+use tracing::info;
+
+const EXAMPLES: &str = "Examples:
+  ch-migrate init
+  ch-migrate create --name create_users_table
+  ch-migrate validate
+  ch-migrate migrate --dry-run
+  ch-migrate migrate --env production
+  ch-migrate migrate --version 3
+  ch-migrate status --env staging
+  ch-migrate history --json
+  ch-migrate unlock --force
+  ch-migrate test-connection
+
+Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 validation found problems,
+4 refused (the lock is held), 130 interrupted.";
+
+/// Versioned ClickHouse schema migrations that survive crashes, clusters and concurrent deploys.
+#[derive(Debug, Parser)]
+#[command(name = "ch-migrate", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// The configuration file (the seed's configs/migration-config.yml).
+    #[arg(long, global = true, default_value = "configs/migration-config.yml")]
+    pub config: PathBuf,
+    /// Environment: applies environments.NAME and configs/environments/NAME.yml.
+    #[arg(long, global = true)]
+    pub env: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create configs/migration-config.yml and migrations/ in the current directory.
+    Init,
+    /// Create the next migration file from a template.
+    Create {
+        /// The migration's name (create_users_table).
+        #[arg(long)]
+        name: String,
+    },
+    /// Apply pending migrations, in order, under the lock.
+    Migrate {
+        /// Apply up to this version only.
+        #[arg(long)]
+        version: Option<u64>,
+        /// Print every statement (after placeholders), the waits and the lock; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait this many seconds for another applier to finish.
+        #[arg(long, default_value_t = 60)]
+        lock_timeout: u64,
+    },
+    /// Applied and pending migrations, and any statement in doubt.
+    Status,
+    /// Check the files against each other and the applied history; every problem at once.
+    Validate,
+    /// The applied migrations as the history table records them.
+    History,
+    /// Show who holds the migration lock; with --force, remove it.
+    Unlock {
+        /// Remove the lock (name whom it removes).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Connect and print the server's version and capabilities.
+    TestConnection,
+}
+
+/// Why a command failed, with its exit code.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{count} problem(s) found:\n{list}")]
+    Invalid { count: usize, list: String },
+    #[error(transparent)]
+    Lock(LockError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Server(#[from] ChError),
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        CliError::Config(e.to_string())
+    }
+}
+
+impl From<LockError> for CliError {
+    fn from(e: LockError) -> Self {
+        match e {
+            LockError::Server(e) => CliError::Server(e),
+            held => CliError::Lock(held),
+        }
+    }
+}
+
+impl Failure for CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) => exit::USAGE,
+            CliError::Invalid { .. } => exit::DIFFERENT,
+            CliError::Lock(_) => exit::REFUSED,
+            CliError::Server(ChError::Config(_)) => exit::USAGE,
+            CliError::Apply(_) | CliError::Server(_) => exit::FAILED,
+        }
+    }
+
+    fn advice(&self) -> Option<String> {
+        match self {
+            CliError::Server(ChError::Connect { .. }) => Some(
+                "check database.host and database.http_port (ch-migrate speaks HTTP, 8123 by default)".into(),
+            ),
+            CliError::Invalid { .. } => {
+                Some("fix the files, or accept an intentional edit with `ch-migrate repair`".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let tool = args.output.tool("ch-migrate", "ch_migrate");
+    tool.run(|_| run(args))
+}
+
+async fn run(args: Args) -> Result<Outcome, CliError> {
+    if let Command::Init = args.command {
+        return init(Path::new("."));
+    }
+    let config = load(&args.config, args.env.as_deref(), |v| std::env::var(v).ok())?;
+    for note in &config.notes {
+        info!("{note}");
+    }
+    match args.command {
+        Command::Init => unreachable!("handled above"),
+        Command::Create { name } => create(&config, &name),
+        Command::Migrate { version, dry_run, lock_timeout } => {
+            migrate(
+                &config,
+                version,
+                dry_run || config.config.migration.dry_run,
+                Duration::from_secs(lock_timeout),
+            )
+            .await
+        }
+        Command::Status => status(&config).await,
+        Command::Validate => validate_command(&config).await,
+        Command::History => history(&config).await,
+        Command::Unlock { force } => unlock(&config, force).await,
+        Command::TestConnection => test_connection(&config).await,
+    }
+}
+
+const CONFIG_TEMPLATE: &str = "# ch-migrate configuration (the seed's format; unknown keys are errors)
+database:
+  host: localhost
+  http_port: 8123
+  database: default
+  user: default
+  password: \"\"
+  # password_env: CLICKHOUSE_PASSWORD   # read the password from this variable instead
+  secure: false
+
+migration:
+  table_name: schema_migrations
+  version_format: \"V{version}__{description}\"
+  rollback_enabled: true
+  parallel_execution: false
+  dry_run: false
+
+environments:
+  production:
+    rollback_enabled: false
+
+validation:
+  check_syntax: true
+  check_dependencies: true
+  check_rollback: true
+  max_migration_size: 1048576
+
+logging:
+  level: INFO
+  file: migration.log
+";
+
+fn init(dir: &Path) -> Result<Outcome, CliError> {
+    let config = dir.join("configs/migration-config.yml");
+    if config.exists() {
+        return Err(CliError::Config(format!("{} already exists; nothing changed", config.display())));
+    }
+    let io = |e: std::io::Error| CliError::Config(format!("cannot create the project files: {e}"));
+    std::fs::create_dir_all(dir.join("configs/environments")).map_err(io)?;
+    std::fs::create_dir_all(dir.join("migrations")).map_err(io)?;
+    std::fs::write(&config, CONFIG_TEMPLATE).map_err(io)?;
+    Ok(Outcome::new(exit::OK, format!("Created {} and migrations/", config.display())))
+}
+
+fn create(config: &Resolved, name: &str) -> Result<Outcome, CliError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(CliError::Config(format!("--name {name:?}: use letters, digits and underscores")));
+    }
+    let dir = config.migrations_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::Config(format!("{}: {e}", dir.display())))?;
+    let (loaded, _) = load_dir(&dir).map_err(|e| CliError::Config(format!("{}: {e}", dir.display())))?;
+    let version = next_version(&loaded);
+    let path = dir.join(format!("V{version}__{name}.sql"));
+    let text = format!(
+        "-- Migration: {title}\n-- Version: {version}\n-- Description: {title}\n-- Dependencies:\n-- Environment: all\n\n\
+         -- Forward Migration\nCREATE TABLE IF NOT EXISTS ${{database}}.{name} ${{on_cluster}} (\n    id UInt64\n) ENGINE = MergeTree ORDER BY id;\n\n\
+         -- Rollback Migration\n-- ROLLBACK: DROP TABLE IF EXISTS ${{database}}.{name} ${{on_cluster}};\n",
+        title = name.replace('_', " ")
+    );
+    std::fs::write(&path, text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+    Ok(Outcome::new(exit::OK, format!("Created {}", path.display()))
+        .with_json(serde_json::json!({ "file": path, "version": version })))
+}
+
+fn placeholders(config: &Resolved) -> Placeholders {
+    Placeholders {
+        database: config.database.clone(),
+        cluster: config.cluster.as_ref().map(|c| c.name().to_string()),
+        custom: config.config.placeholders.clone(),
+    }
+}
+
+fn checks(config: &Resolved) -> Checks {
+    let v = &config.config.validation;
+    Checks {
+        dependencies: v.check_dependencies,
+        rollback: v.check_rollback,
+        max_size: v.max_migration_size,
+        placeholders: placeholders(config),
+    }
+}
+
+async fn connect(config: &Resolved) -> Result<ClickHouse, CliError> {
+    let mut c =
+        ClickHouseConfig::parse(&config.endpoint)?.with_user(&config.user).with_database(&config.database);
+    if !config.password.is_empty() {
+        c = c.with_password(&config.password);
+    }
+    Ok(ClickHouse::connect(c).await?)
+}
+
+fn history_of(config: &Resolved, server: ClickHouse) -> History {
+    let cluster = config.cluster.as_ref().map(|c| (c.name(), Duration::from_secs(c.ddl_timeout_seconds())));
+    History::new(server, &config.config.migration.table_name, cluster)
+}
+
+fn lock_of(config: &Resolved, server: ClickHouse) -> Lock {
+    let table = format!("{}_lock", config.config.migration.table_name);
+    Lock::new(server, &table, config.cluster.as_ref().map(|c| c.name()), Duration::from_secs(60))
+}
+
+fn files(config: &Resolved) -> Result<(Vec<Loaded>, Vec<Problem>), CliError> {
+    let dir = config.migrations_dir();
+    load_dir(&dir).map_err(|e| CliError::Config(format!("migrations directory {}: {e}", dir.display())))
+}
+
+fn problems_error(problems: &[Problem]) -> CliError {
+    let list = problems
+        .iter()
+        .map(|p| match p.line {
+            Some(line) => format!("  {}:{line}: {}", p.file, p.message),
+            None => format!("  {}: {}", p.file, p.message),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    CliError::Invalid { count: problems.len(), list }
+}
+
+/// Files, applied state and every problem between them.
+async fn survey(
+    config: &Resolved,
+    history: &History,
+) -> Result<(Vec<Loaded>, Vec<Applied>, Vec<Problem>), CliError> {
+    let (loaded, mut problems) = files(config)?;
+    let applied = if history.exists().await? { history.applied().await? } else { Vec::new() };
+    let paths: Vec<String> = loaded.iter().map(|l| l.path.display().to_string()).collect();
+    let sources: Vec<Source<'_>> = loaded
+        .iter()
+        .zip(&paths)
+        .map(|(l, path)| Source { path, size: l.size, migration: &l.migration })
+        .collect();
+    problems.extend(validate(&sources, &applied, &checks(config)));
+    Ok((loaded, applied, problems))
+}
+
+async fn migrate(
+    config: &Resolved,
+    target: Option<u64>,
+    dry_run: bool,
+    lock_timeout: Duration,
+) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let history = history_of(config, server.clone());
+    let (loaded, applied, problems) = survey(config, &history).await?;
+    if !problems.is_empty() {
+        return Err(problems_error(&problems));
+    }
+    let environment = config.environment.clone().unwrap_or_default();
+    let migrations: Vec<_> = loaded.iter().map(|l| l.migration.clone()).collect();
+    let pending = plan(&migrations, &applied, target, &environment).map_err(|p| problems_error(&p))?;
+    if pending.is_empty() {
+        let text =
+            format!("Nothing to apply: {} migration(s) applied, database {}", applied.len(), config.database);
+        return Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "applied": [], "pending": 0 })));
+    }
+    let values = placeholders(config);
+    if dry_run {
+        let mut text = vec![format!(
+            "DRY RUN: {} migration(s) would be applied to {} ({}); nothing is written",
+            pending.len(),
+            config.database,
+            server.capabilities().version_text
+        )];
+        text.push(format!("  would take the lock in {}_lock", config.config.migration.table_name));
+        for m in &pending {
+            text.push(format!("V{} {}", m.version, m.name));
+            let statements = m.statements(&values).map_err(|names| {
+                CliError::Config(format!("V{}: unknown placeholders {}", m.version, names.join(", ")))
+            })?;
+            for (i, s) in statements.iter().enumerate() {
+                text.push(format!("  [{i}] {}", s.trim()));
+                let upper = s.to_ascii_uppercase();
+                if upper.contains(" ON CLUSTER ") {
+                    text.push("      waits for every host of the cluster".into());
+                } else if upper.starts_with("ALTER TABLE")
+                    && (upper.contains(" UPDATE ") || upper.contains(" DELETE "))
+                {
+                    text.push("      waits for the mutation to finish".into());
+                }
+            }
+        }
+        return Ok(Outcome::new(exit::OK, text.join("\n")));
+    }
+    history.ensure().await?;
+    let lock = lock_of(config, server.clone());
+    lock.ensure().await?;
+    let lease = lock.acquire(lock_timeout).await?;
+    info!("Lock taken (claim {})", &lease.id[..8]);
+    // Under the lock, the applied state is what counts: another applier may have finished.
+    let applied = history.applied().await?;
+    let pending = plan(&migrations, &applied, target, &environment).map_err(|p| problems_error(&p))?;
+    let options = Options {
+        cluster: config
+            .cluster
+            .as_ref()
+            .map(|c| (c.name().to_string(), Duration::from_secs(c.ddl_timeout_seconds()))),
+        mutation_timeout: Duration::from_secs(3600),
+        environment,
+    };
+    let mut done = Vec::new();
+    let mut failure = None;
+    for m in pending {
+        info!("Applying V{} {}", m.version, m.name);
+        match apply(&history, m, &values, &options).await {
+            Ok(outcome) => {
+                let resumed = if outcome.skipped > 0 {
+                    format!(", {} already done", outcome.skipped)
+                } else {
+                    String::new()
+                };
+                info!(
+                    "V{} {}: {} statement(s) in {}{resumed}",
+                    m.version,
+                    m.name,
+                    outcome.ran,
+                    migrate_cli::format::duration(outcome.duration)
+                );
+                for (index, hosts) in &outcome.hosts {
+                    for h in hosts {
+                        info!("    statement {index}: {h}");
+                    }
+                }
+                done.push(serde_json::json!({ "version": m.version, "name": m.name, "statements": outcome.ran, "skipped": outcome.skipped }));
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+        if let Err(e) = lease.renew().await {
+            failure = Some(ApplyError::History(e));
+            break;
+        }
+    }
+    lease.release().await?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let text = format!("Applied {} migration(s) to {}", done.len(), config.database);
+    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "applied": done })))
+}
+
+async fn status(config: &Resolved) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let history = history_of(config, server);
+    let (loaded, applied, problems) = survey(config, &history).await?;
+    let mut lines = vec![format!("Database {} ({} applied)", config.database, applied.len())];
+    let mut rows = Vec::new();
+    for l in &loaded {
+        let m = &l.migration;
+        let state = match applied.iter().find(|a| a.version == m.version) {
+            Some(a) if a.checksum == m.checksum.hex => "applied",
+            Some(_) => "applied, file changed",
+            None => "pending",
+        };
+        lines.push(format!("  V{:<6} {:<40} {state}", m.version, m.name));
+        rows.push(serde_json::json!({ "version": m.version, "name": m.name, "state": state }));
+        if state == "pending" && history.exists().await? {
+            for entry in history.journal_of(m.version).await?.values().filter(|e| e.phase == "start") {
+                lines.push(format!("      statement {} in doubt (query id {})", entry.index, entry.query_id));
+            }
+        }
+    }
+    for p in &problems {
+        lines.push(format!("  problem: {}: {}", p.file, p.message));
+    }
+    let exit = if problems.is_empty() { exit::OK } else { exit::DIFFERENT };
+    Ok(Outcome::new(exit, lines.join("\n"))
+        .with_json(serde_json::json!({ "migrations": rows, "problems": problems.len() })))
+}
+
+async fn validate_command(config: &Resolved) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let history = history_of(config, server);
+    let (loaded, _, problems) = survey(config, &history).await?;
+    if problems.is_empty() {
+        Ok(Outcome::new(exit::OK, format!("{} migration file(s): no problems", loaded.len())))
+    } else {
+        Err(problems_error(&problems))
+    }
+}
+
+async fn history(config: &Resolved) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let history = history_of(config, server);
+    if !history.exists().await? {
+        return Ok(Outcome::new(exit::OK, "No history yet: nothing was ever applied here"));
+    }
+    let applied = history.applied().await?;
+    let lines: Vec<String> = applied
+        .iter()
+        .map(|a| format!("  V{:<6} {:<40} {}", a.version, a.name, &a.checksum[..12.min(a.checksum.len())]))
+        .collect();
+    let json: Vec<_> = applied
+        .iter()
+        .map(|a| serde_json::json!({ "version": a.version, "name": a.name, "checksum": a.checksum }))
+        .collect();
+    Ok(Outcome::new(exit::OK, format!("{} applied:\n{}", applied.len(), lines.join("\n")))
+        .with_json(serde_json::json!({ "applied": json })))
+}
+
+async fn unlock(config: &Resolved, force: bool) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let lock = lock_of(config, server);
+    lock.ensure().await?;
+    let holders = if force { lock.force_unlock().await? } else { lock.holders().await? };
+    let names: Vec<String> = holders.iter().map(ToString::to_string).collect();
+    let text = match (force, names.is_empty()) {
+        (_, true) => "The migration lock is free".to_string(),
+        (true, false) => format!("Removed the lock held by {}", names.join("; ")),
+        (false, false) => {
+            format!("The migration lock is held by {}; `unlock --force` removes it", names.join("; "))
+        }
+    };
+    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "holders": names, "removed": force })))
+}
+
+async fn test_connection(config: &Resolved) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let caps = server.capabilities();
+    let text = format!(
+        "Connected to {}: ClickHouse {}, database engine {}, clusters: {}",
+        server.target(),
+        caps.version_text,
+        caps.database_engine,
+        match caps.cluster_names().into_iter().collect::<Vec<_>>().join(", ") {
+            names if names.is_empty() => "none".to_string(),
+            names => names,
+        }
+    );
+    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "version": caps.version_text })))
+}
