@@ -104,15 +104,6 @@ fn is_mutation(statement: &str) -> Option<String> {
     mutating.then_some(table)
 }
 
-fn abbreviate(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 160 {
-        format!("{}…", one_line.chars().take(159).collect::<String>())
-    } else {
-        one_line
-    }
-}
-
 /// Applies `migration` (the history tables exist), resuming after the statements an earlier
 /// run finished, and records it as applied.
 pub async fn apply(
@@ -138,7 +129,12 @@ pub async fn apply(
                 continue;
             }
             Some(started) if started.phase == "start" && started.checksum == sum && !rerunnable(text) => {
-                return Err(ApplyError::InDoubt { version, index, query_id: qid, text: abbreviate(text) });
+                return Err(ApplyError::InDoubt {
+                    version,
+                    index,
+                    query_id: qid,
+                    text: store_clickhouse::sql::abbreviate(text, 160),
+                });
             }
             _ => {}
         }
@@ -161,7 +157,12 @@ pub async fn apply(
             }
             Err(source) => {
                 history.journal_phase(&entry("failed", source.to_string())).await?;
-                return Err(ApplyError::Statement { version, index, text: abbreviate(text), source });
+                return Err(ApplyError::Statement {
+                    version,
+                    index,
+                    text: store_clickhouse::sql::abbreviate(text, 160),
+                    source,
+                });
             }
         }
     }

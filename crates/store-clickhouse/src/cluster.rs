@@ -54,7 +54,12 @@ impl ClickHouse {
             Err(ChError::Server { error, .. }) if error.code == 159 => (String::new(), Some(error)),
             // 18.16 stops at the first host that fails: "There was an error on [host:port]: …".
             Err(ChError::Server { error, target }) => match failed_host(&error) {
-                Some(host) => return Err(ChError::Cluster { statement: abbreviate(sql), hosts: vec![host] }),
+                Some(host) => {
+                    return Err(ChError::Cluster {
+                        statement: crate::sql::abbreviate(sql, 80),
+                        hosts: vec![host],
+                    });
+                }
                 None => return Err(ChError::Server { error, target }),
             },
             Err(e) => return Err(e),
@@ -84,7 +89,7 @@ impl ClickHouse {
         if problems.is_empty() {
             Ok(results)
         } else {
-            Err(ChError::Cluster { statement: abbreviate(sql), hosts: problems })
+            Err(ChError::Cluster { statement: crate::sql::abbreviate(sql, 80), hosts: problems })
         }
     }
 }
@@ -116,15 +121,6 @@ fn parse_host_rows(text: &str) -> (Vec<HostResult>, Option<ServerError>) {
         }
     }
     (results, failure)
-}
-
-fn abbreviate(sql: &str) -> String {
-    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 80 {
-        format!("{}…", one_line.chars().take(79).collect::<String>())
-    } else {
-        one_line
-    }
 }
 
 #[cfg(test)]

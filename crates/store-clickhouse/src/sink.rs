@@ -14,7 +14,7 @@ use migrate_core::{CoreError, IfExists, TableLoad, TableSink};
 #[async_trait]
 impl TableSink for ClickHouseStore {
     fn describe(&self) -> String {
-        format!("clickhouse:{}", self.server.target())
+        self.label()
     }
 
     async fn begin(

@@ -137,7 +137,7 @@ impl Reader {
 #[async_trait]
 impl TableSource for ClickHouseStore {
     fn describe(&self) -> String {
-        format!("clickhouse:{}", self.server.target())
+        self.label()
     }
 
     async fn schema(&self, table: &str) -> migrate_core::Result<SchemaRef> {
@@ -157,7 +157,7 @@ impl TableSource for ClickHouseStore {
 #[async_trait]
 impl TableReadBack for ClickHouseStore {
     fn describe(&self) -> String {
-        format!("clickhouse:{}", self.server.target())
+        self.label()
     }
 
     async fn exists(&self, table: &str) -> migrate_core::Result<bool> {

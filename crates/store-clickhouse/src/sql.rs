@@ -15,6 +15,16 @@ pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// `sql` on one line, cut at `max` characters (with `…`), for messages.
+pub fn abbreviate(sql: &str, max: usize) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > max {
+        format!("{}…", one_line.chars().take(max.saturating_sub(1)).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
 /// Rows of a TabSeparated result, each field unescaped.
 pub fn parse_tsv(text: &str) -> Vec<Vec<String>> {
     text.lines().filter(|l| !l.is_empty()).map(|line| line.split('\t').map(unescape).collect()).collect()

@@ -46,6 +46,11 @@ impl ClickHouseStore {
         self
     }
 
+    /// `clickhouse:<server>`, as the store names itself in messages (password masked).
+    pub fn label(&self) -> String {
+        format!("clickhouse:{}", self.server.target())
+    }
+
     /// The server underneath.
     pub fn server(&self) -> &ClickHouse {
         &self.server
