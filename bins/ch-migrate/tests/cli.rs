@@ -188,3 +188,53 @@ async fn refusals_have_their_exit_codes_and_apply_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rollback_repair_and_production_refusal_on_every_engine() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        project(dir.path(), &db);
+        let run = |args: &[&str]| cli::run(cli::command(BIN, dir.path()).args(args));
+        assert_eq!(migrate(dir.path(), &[]).status.code(), Some(0));
+
+        // A real edit of an applied file is drift until repaired with a reason.
+        let v1 = dir.path().join("migrations/V1__create_events.sql");
+        let text = std::fs::read_to_string(&v1).unwrap();
+        std::fs::write(&v1, text.replace('\n', "  \r\n")).unwrap();
+        assert_eq!(run(&["validate"]).status.code(), Some(0), "CRLF and trailing blanks are no drift");
+        std::fs::write(&v1, text.replace("-- Migration: events", "-- Migration: events table")).unwrap();
+        let drift = run(&["validate"]);
+        assert_eq!(drift.status.code(), Some(3), "{}", cli::transcript(&drift));
+        let repaired = run(&["repair", "--migration", "V1", "--reason", "header wording"]);
+        assert_eq!(repaired.status.code(), Some(0), "{}", cli::transcript(&repaired));
+        assert_eq!(run(&["validate"]).status.code(), Some(0), "{}: accepted after repair", db.engine);
+
+        // Rollback is refused where the configuration disables it.
+        let prod = run(&["rollback", "--env", "production"]);
+        assert_eq!(prod.status.code(), Some(4), "{}", cli::transcript(&prod));
+        assert!(
+            String::from_utf8_lossy(&prod.stderr).contains("rollback is disabled in environment production")
+        );
+
+        let manual = run(&["rollback", "--version", "0", "--manual"]);
+        let shown = String::from_utf8_lossy(&manual.stdout).to_string();
+        assert!(shown.contains("DROP COLUMN kind") && shown.contains("nothing was run"), "{shown}");
+        let columns = format!(
+            "SELECT count() FROM system.columns WHERE database = '{}' AND table = 'events'",
+            db.database
+        );
+        assert_eq!(scalar(&db, &columns).await, "3", "--manual runs nothing");
+
+        let back = run(&["rollback", "--version", "0"]);
+        assert_eq!(back.status.code(), Some(0), "{}", cli::transcript(&back));
+        assert!(String::from_utf8_lossy(&back.stdout).contains("Rolled back 3 migration(s): V3, V2, V1"));
+        assert_eq!(scalar(&db, &columns).await, "0", "{}: the table is gone", db.engine);
+        let status = run(&["status", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert!(json["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "pending"), "{json}");
+        // And forward again from scratch.
+        assert_eq!(migrate(dir.path(), &[]).status.code(), Some(0));
+        assert_eq!(scalar(&db, &columns).await, "3");
+    })
+    .await;
+}

@@ -183,6 +183,58 @@ pub async fn apply(
     Ok(outcome)
 }
 
+/// Runs `statements` (a migration's rollback) in order and records the migration as rolled
+/// back. Rollbacks are not journaled: a failed one is reported with the statements that ran,
+/// and the migration stays applied.
+pub async fn roll_back(
+    history: &History,
+    migration: &Migration,
+    statements: &[String],
+    options: &Options,
+) -> Result<Outcome, ApplyError> {
+    let started = Instant::now();
+    let version = migration.version;
+    let mut outcome = Outcome::default();
+    for (index, text) in statements.iter().enumerate() {
+        let index = index as u32;
+        let qid = format!(
+            "{}-rollback",
+            query_id(history.server().database(), version, index, &checksum(text).hex)
+        );
+        match run(history, text, &qid, options).await {
+            Ok(hosts) => {
+                if let Some(hosts) = hosts {
+                    outcome.hosts.push((index, hosts));
+                }
+                outcome.ran += 1;
+            }
+            Err(source) => {
+                return Err(ApplyError::Statement {
+                    version,
+                    index,
+                    text: store_clickhouse::sql::abbreviate(text, 160),
+                    source,
+                });
+            }
+        }
+    }
+    outcome.duration = started.elapsed();
+    history
+        .record(&Event {
+            version,
+            name: migration.name.clone(),
+            checksum: migration.checksum.hex.clone(),
+            algorithm: migration.checksum.algorithm.into(),
+            status: Status::RolledBack,
+            statements: statements.len() as u32,
+            duration: outcome.duration,
+            environment: options.environment.clone(),
+            note: String::new(),
+        })
+        .await?;
+    Ok(outcome)
+}
+
 /// Runs one statement: ON CLUSTER through the distributed DDL queue with per-host results,
 /// mutations waited for, everything else once (the client retries what the server says may be
 /// retried, 517 among them).

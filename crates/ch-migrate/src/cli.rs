@@ -27,11 +27,14 @@ const EXAMPLES: &str = "Examples:
   ch-migrate migrate --version 3
   ch-migrate status --env staging
   ch-migrate history --json
+  ch-migrate rollback                      # the last applied migration
+  ch-migrate rollback --version 2 --manual # print what rolling back to V2 would run
+  ch-migrate repair --migration V3 --reason \"comment fixed\"
   ch-migrate unlock --force
   ch-migrate test-connection
 
 Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 3 validation found problems,
-4 refused (the lock is held), 130 interrupted.";
+4 refused (the lock is held, rollback disabled or impossible), 130 interrupted.";
 
 /// Versioned ClickHouse schema migrations that survive crashes, clusters and concurrent deploys.
 #[derive(Debug, Parser)]
@@ -71,6 +74,36 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         lock_timeout: u64,
     },
+    /// Roll back the last applied migration, or every one after --version.
+    Rollback {
+        /// Roll back every applied migration above this version (0: all of them).
+        #[arg(long)]
+        version: Option<u64>,
+        /// Print the statements a rollback would run; run nothing.
+        #[arg(long)]
+        manual: bool,
+        /// Wait this many seconds for another applier to finish.
+        #[arg(long, default_value_t = 60)]
+        lock_timeout: u64,
+    },
+    /// Accept an intentional edit of an applied file, or settle a statement in doubt.
+    Repair {
+        /// The migration (V3, 3 or its file name).
+        #[arg(long)]
+        migration: String,
+        /// Why the applied file was edited (recorded in the history).
+        #[arg(long, required_unless_present = "statement")]
+        reason: Option<String>,
+        /// The statement in doubt (its index, as `status` shows it).
+        #[arg(long, requires = "outcome")]
+        statement: Option<u32>,
+        /// The statement took effect: never run it again.
+        #[arg(long, group = "outcome")]
+        done: bool,
+        /// The statement did not take effect: run it on the next migrate.
+        #[arg(long, group = "outcome")]
+        not_done: bool,
+    },
     /// Applied and pending migrations, and any statement in doubt.
     Status,
     /// Check the files against each other and the applied history; every problem at once.
@@ -96,6 +129,8 @@ enum CliError {
     Invalid { count: usize, list: String },
     #[error(transparent)]
     Lock(LockError),
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Apply(#[from] ApplyError),
     #[error(transparent)]
@@ -122,7 +157,7 @@ impl Failure for CliError {
         match self {
             CliError::Config(_) => exit::USAGE,
             CliError::Invalid { .. } => exit::DIFFERENT,
-            CliError::Lock(_) => exit::REFUSED,
+            CliError::Lock(_) | CliError::Refused(_) => exit::REFUSED,
             CliError::Server(ChError::Config(_)) => exit::USAGE,
             CliError::Apply(_) | CliError::Server(_) => exit::FAILED,
         }
@@ -167,6 +202,12 @@ async fn run(args: Args) -> Result<Outcome, CliError> {
                 Duration::from_secs(lock_timeout),
             )
             .await
+        }
+        Command::Rollback { version, manual, lock_timeout } => {
+            rollback(&config, version, manual, Duration::from_secs(lock_timeout)).await
+        }
+        Command::Repair { migration, reason, statement, done, not_done: _ } => {
+            repair(&config, &migration, reason, statement.map(|s| (s, done))).await
         }
         Command::Status => status(&config).await,
         Command::Validate => validate_command(&config).await,
@@ -507,4 +548,167 @@ async fn test_connection(config: &Resolved) -> Result<Outcome, CliError> {
         }
     );
     Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "version": caps.version_text })))
+}
+
+fn options(config: &Resolved) -> Options {
+    Options {
+        cluster: config
+            .cluster
+            .as_ref()
+            .map(|c| (c.name().to_string(), Duration::from_secs(c.ddl_timeout_seconds()))),
+        mutation_timeout: Duration::from_secs(3600),
+        environment: config.environment.clone().unwrap_or_default(),
+    }
+}
+
+async fn rollback(
+    config: &Resolved,
+    to: Option<u64>,
+    manual: bool,
+    lock_timeout: Duration,
+) -> Result<Outcome, CliError> {
+    if !config.rollback_enabled {
+        let env = config.environment.as_deref().map(|e| format!(" in environment {e}")).unwrap_or_default();
+        return Err(CliError::Refused(format!(
+            "rollback is disabled{env} (migration.rollback_enabled: false)"
+        )));
+    }
+    let server = connect(config).await?;
+    let history = history_of(config, server.clone());
+    if !history.exists().await? {
+        return Ok(Outcome::new(exit::OK, "Nothing to roll back: nothing was ever applied here"));
+    }
+    let (loaded, _) = files(config)?;
+    let applied = history.applied().await?;
+    let mut targets: Vec<&Applied> = match to {
+        Some(v) => applied.iter().filter(|a| a.version > v).collect(),
+        None => applied.iter().last().into_iter().collect(),
+    };
+    targets.sort_by_key(|a| std::cmp::Reverse(a.version));
+    if targets.is_empty() {
+        return Ok(Outcome::new(exit::OK, "Nothing to roll back"));
+    }
+    let values = placeholders(config);
+    let mut plans = Vec::new();
+    for a in &targets {
+        let m = loaded.iter().find(|l| l.migration.version == a.version).map(|l| &l.migration).ok_or_else(
+            || {
+                CliError::Refused(format!(
+                    "V{} {} is applied but its file is gone: cannot roll it back",
+                    a.version, a.name
+                ))
+            },
+        )?;
+        let (statements, derived) = crate::rollback::rollback_statements(m, &values)
+            .map_err(|e| CliError::Refused(format!("cannot roll back V{} {}: {e}", m.version, m.name)))?;
+        plans.push((m, statements, derived));
+    }
+    if manual {
+        let mut text = vec![format!("Rolling back would run (nothing was run):")];
+        for (m, statements, derived) in &plans {
+            text.push(format!(
+                "V{} {}{}",
+                m.version,
+                m.name,
+                if *derived { " (derived: the file has no ROLLBACK lines)" } else { "" }
+            ));
+            text.extend(statements.iter().map(|s| format!("  {s}")));
+        }
+        return Ok(Outcome::new(exit::OK, text.join("\n")));
+    }
+    let lock = lock_of(config, server);
+    lock.ensure().await?;
+    let lease = lock.acquire(lock_timeout).await?;
+    let options = options(config);
+    let mut rolled = Vec::new();
+    let mut failure = None;
+    for (m, statements, derived) in &plans {
+        if *derived {
+            info!("V{} has no ROLLBACK lines: running the derived inverse", m.version);
+        }
+        match crate::apply::roll_back(&history, m, statements, &options).await {
+            Ok(outcome) => {
+                info!("Rolled back V{} {}: {} statement(s)", m.version, m.name, outcome.ran);
+                rolled.push(m.version);
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    lease.release().await?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let text = format!(
+        "Rolled back {} migration(s): {}",
+        rolled.len(),
+        rolled.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", ")
+    );
+    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "rolled_back": rolled })))
+}
+
+async fn repair(
+    config: &Resolved,
+    migration: &str,
+    reason: Option<String>,
+    statement: Option<(u32, bool)>,
+) -> Result<Outcome, CliError> {
+    let digits: String =
+        migration.trim_start_matches(['V', 'v']).chars().take_while(char::is_ascii_digit).collect();
+    let version: u64 = digits
+        .parse()
+        .map_err(|_| CliError::Config(format!("--migration {migration:?}: expected V3, 3 or a file name")))?;
+    let (loaded, _) = files(config)?;
+    let m = loaded
+        .iter()
+        .find(|l| l.migration.version == version)
+        .map(|l| &l.migration)
+        .ok_or_else(|| CliError::Config(format!("no migration file for version {version}")))?;
+    let server = connect(config).await?;
+    let history = history_of(config, server);
+    history.ensure().await?;
+    if let Some((index, done)) = statement {
+        let statements = m
+            .statements(&placeholders(config))
+            .map_err(|names| CliError::Config(format!("unknown placeholders {}", names.join(", "))))?;
+        let text = statements.get(index as usize).ok_or_else(|| {
+            CliError::Config(format!(
+                "V{version} has {} statement(s); there is no statement {index}",
+                statements.len()
+            ))
+        })?;
+        let sum = crate::checksum(text).hex;
+        let entry = crate::history::JournalEntry {
+            version,
+            index,
+            query_id: crate::apply::query_id(&config.database, version, index, &sum),
+            checksum: sum,
+            phase: if done { "end".into() } else { "failed".into() },
+            error: if done { String::new() } else { "marked not done by repair".into() },
+        };
+        history.journal_phase(&entry).await?;
+        let what = if done { "done: it will not run again" } else { "not done: the next migrate runs it" };
+        return Ok(Outcome::new(exit::OK, format!("V{version} statement {index} recorded as {what}")));
+    }
+    let applied = history.applied().await?;
+    if !applied.iter().any(|a| a.version == version) {
+        return Err(CliError::Config(format!("V{version} is not applied: there is no edit to accept")));
+    }
+    let reason = reason.unwrap_or_default();
+    history
+        .record(&crate::history::Event {
+            version,
+            name: m.name.clone(),
+            checksum: m.checksum.hex.clone(),
+            algorithm: m.checksum.algorithm.into(),
+            status: crate::history::Status::Repaired,
+            statements: 0,
+            duration: Duration::ZERO,
+            environment: config.environment.clone().unwrap_or_default(),
+            note: reason.clone(),
+        })
+        .await?;
+    Ok(Outcome::new(exit::OK, format!("V{version} {}: the edited file is accepted ({reason})", m.name)))
 }

@@ -21,6 +21,7 @@ pub mod history;
 pub mod lock;
 pub mod placeholders;
 pub mod project;
+pub mod rollback;
 pub mod split;
 pub mod validate;
 
