@@ -13,8 +13,31 @@ fn help_documents_examples_flags_and_exit_codes() {
     settings.bind(|| insta::assert_snapshot!("help", help));
 }
 
-/// A project in `dir` whose configuration points at the test database `db`.
+/// A project in `dir` whose configuration points at the test database `db`, with three
+/// migrations (a table, a column and rows, a mutation).
 fn project(dir: &Path, db: &TestClickHouse) {
+    project_with(
+        dir,
+        db,
+        &[
+            (
+                "V1__create_events.sql",
+                "-- Migration: events\n-- Version: 1\nCREATE TABLE ${database}.events (id UInt64, at DateTime) ENGINE = MergeTree ORDER BY id;\n-- ROLLBACK: DROP TABLE ${database}.events;\n",
+            ),
+            (
+                "V2__add_kind.sql",
+                "-- Migration: kind\n-- Version: 2\n-- Dependencies: 1\nALTER TABLE ${database}.events ADD COLUMN kind String;\nINSERT INTO ${database}.events (id, kind) VALUES (1, 'a'), (2, 'b');\n-- ROLLBACK: ALTER TABLE ${database}.events DROP COLUMN kind;\n",
+            ),
+            (
+                "V3__backfill.sql",
+                "-- Migration: backfill\n-- Version: 3\nALTER TABLE ${database}.events UPDATE kind = 'z' WHERE id = 2;\n-- ROLLBACK: SELECT 1;\n",
+            ),
+        ],
+    );
+}
+
+/// A project in `dir` for the test database `db` with migration `files` (name, text).
+fn project_with(dir: &Path, db: &TestClickHouse, files: &[(&str, &str)]) {
     let out = cli::run(cli::command(BIN, dir).arg("init"));
     assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
     let port = db.url.rsplit(':').next().unwrap().trim_end_matches('/');
@@ -25,20 +48,7 @@ fn project(dir: &Path, db: &TestClickHouse) {
         .replace("http_port: 8123", &format!("http_port: {port}"))
         .replace("host: localhost", "host: 127.0.0.1");
     std::fs::write(config, text).unwrap();
-    for (name, body) in [
-        (
-            "V1__create_events.sql",
-            "-- Migration: events\n-- Version: 1\nCREATE TABLE ${database}.events (id UInt64, at DateTime) ENGINE = MergeTree ORDER BY id;\n-- ROLLBACK: DROP TABLE ${database}.events;\n",
-        ),
-        (
-            "V2__add_kind.sql",
-            "-- Migration: kind\n-- Version: 2\n-- Dependencies: 1\nALTER TABLE ${database}.events ADD COLUMN kind String;\nINSERT INTO ${database}.events (id, kind) VALUES (1, 'a'), (2, 'b');\n-- ROLLBACK: ALTER TABLE ${database}.events DROP COLUMN kind;\n",
-        ),
-        (
-            "V3__backfill.sql",
-            "-- Migration: backfill\n-- Version: 3\nALTER TABLE ${database}.events UPDATE kind = 'z' WHERE id = 2;\n-- ROLLBACK: SELECT 1;\n",
-        ),
-    ] {
+    for (name, body) in files {
         std::fs::write(dir.join("migrations").join(name), body).unwrap();
     }
 }
@@ -235,6 +245,48 @@ async fn rollback_repair_and_production_refusal_on_every_engine() {
         // And forward again from scratch.
         assert_eq!(migrate(dir.path(), &[]).status.code(), Some(0));
         assert_eq!(scalar(&db, &columns).await, "3");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn killed_in_the_middle_of_a_statement_a_rerun_finishes_without_repeating_anything() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        let five = "-- Migration: five statements\n-- Version: 1\n-- Rollback: false
+CREATE TABLE ${database}.a (x UInt8) ENGINE = MergeTree ORDER BY x;
+INSERT INTO ${database}.a VALUES (1);
+CREATE TABLE ${database}.b ENGINE = MergeTree ORDER BY n AS SELECT number AS n FROM system.numbers LIMIT 60000000;
+CREATE TABLE ${database}.c (y UInt8) ENGINE = MergeTree ORDER BY y;
+ALTER TABLE ${database}.c ADD COLUMN z String;
+";
+        project_with(dir.path(), &db, &[("V1__five.sql", five)]);
+        let mut child = cli::command(BIN, dir.path()).args(["migrate", "-q"]).spawn().unwrap();
+        let started = format!(
+            "SELECT count() FROM system.tables WHERE database = '{0}' AND name = 'schema_migrations_journal' \
+             AND (SELECT count() FROM {0}.schema_migrations_journal WHERE statement = 2 AND phase = 'start') > 0",
+            db.database
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while db.execute(&started).await.map(|t| t.trim() != "1").unwrap_or(true) {
+            assert!(std::time::Instant::now() < deadline, "{}: statement 2 never started", db.engine);
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{}: migrate ended ({status}) before statement 2 started", db.engine);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        child.kill().unwrap(); // SIGKILL: no handler runs, nothing is cleaned up
+        child.wait().unwrap();
+        let ended = format!("SELECT count() FROM {}.schema_migrations_journal WHERE statement = 2 AND phase = 'end'", db.database);
+        assert_eq!(scalar(&db, &ended).await, "0", "{}: killed before statement 2 ended", db.engine);
+
+        let rerun = migrate(dir.path(), &[]);
+        assert_eq!(rerun.status.code(), Some(0), "{}: {}", db.engine, cli::transcript(&rerun));
+        assert_eq!(scalar(&db, &format!("SELECT count() FROM {}.a", db.database)).await, "1", "{}: the INSERT did not run twice", db.engine);
+        let columns = format!("SELECT count() FROM system.columns WHERE database = '{}' AND table = 'c'", db.database);
+        assert_eq!(scalar(&db, &columns).await, "2", "{}: the statements after it ran", db.engine);
+        let applied = format!("SELECT count() FROM {}.schema_migrations WHERE status = 'applied'", db.database);
+        assert_eq!(scalar(&db, &applied).await, "1");
     })
     .await;
 }

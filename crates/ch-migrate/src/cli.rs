@@ -315,7 +315,7 @@ fn history_of(config: &Resolved, server: ClickHouse) -> History {
 
 fn lock_of(config: &Resolved, server: ClickHouse) -> Lock {
     let table = format!("{}_lock", config.config.migration.table_name);
-    Lock::new(server, &table, config.cluster.as_ref().map(|c| c.name()), Duration::from_secs(60))
+    Lock::new(server, &table, config.cluster.as_ref().map(|c| c.name()), Duration::from_secs(20))
 }
 
 fn files(config: &Resolved) -> Result<(Vec<Loaded>, Vec<Problem>), CliError> {
@@ -445,10 +445,6 @@ async fn migrate(
                 failure = Some(e);
                 break;
             }
-        }
-        if let Err(e) = lease.renew().await {
-            failure = Some(ApplyError::History(e));
-            break;
         }
     }
     lease.release().await?;

@@ -16,6 +16,7 @@ pub mod apply;
 pub mod checksum;
 pub mod cli;
 pub mod config;
+pub mod doubt;
 pub mod file;
 pub mod history;
 pub mod lock;

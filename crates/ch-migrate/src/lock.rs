@@ -3,7 +3,8 @@
 //! host, pid, when it started and until when its lease runs, by the server's clock) into an
 //! append-only table and reads the live claims back: alone, it holds the lock; with others, it
 //! withdraws and tries again after a random pause ([`Lock::acquire`]). A holder renews its
-//! lease while it works; one that dies stops renewing and its lease runs out (a stale lease);
+//! lease in the background while it works; one that dies stops renewing and its lease runs out
+//! (a stale lease), at once when it ran on this machine and its process is gone;
 //! release and `unlock --force` insert release rows, so nothing is ever updated in place. On a
 //! cluster the table is Replicated, written with a quorum of every replica and read with
 //! sequential consistency, so every host sees every claim.
@@ -69,6 +70,15 @@ pub struct Lease {
     lock: Lock,
     /// The claim's id.
     pub id: String,
+    /// Renews the claim every third of the lease while the lease is held, so a long statement
+    /// never lets it run out; stopped on release or drop (a crash stops it too).
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
 }
 
 impl Lock {
@@ -194,7 +204,20 @@ impl Lock {
             self.claim(&id, since_ms, false).await?;
             let holders = self.holders().await?;
             if holders.len() == 1 && holders[0].id == id {
-                return Ok(Lease { lock: self.clone(), id });
+                return Ok(self.lease(id, since_ms));
+            }
+            // Claims of processes of this machine that are gone (killed, crashed) are released
+            // at once instead of waiting for their leases to run out.
+            let mut cleared = false;
+            for dead in holders.iter().filter(|h| h.id != id && h.host == hostname() && !process_alive(h.pid))
+            {
+                tracing::warn!("releasing the lock claim of {dead}: that process is gone");
+                self.claim(&dead.id, dead.since_ms, true).await?;
+                cleared = true;
+            }
+            if cleared {
+                self.claim(&id, since_ms, true).await?;
+                continue;
             }
             self.claim(&id, since_ms, true).await?;
             let holder = holders.into_iter().find(|h| h.id != id);
@@ -204,6 +227,20 @@ impl Lock {
             let pause = 100 + u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 2;
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
+    }
+
+    fn lease(&self, id: String, since_ms: u64) -> Lease {
+        let (lock, claim) = (self.clone(), id.clone());
+        let every = (self.lease / 3).max(Duration::from_millis(200));
+        let renewer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = lock.claim(&claim, since_ms, false).await {
+                    tracing::warn!("could not renew the migration lock: {e}");
+                }
+            }
+        });
+        Lease { lock: self.clone(), id, renewer }
     }
 
     /// Releases every live claim and returns whom it removed.
@@ -231,8 +268,16 @@ impl Lease {
 
     /// Lets go of the lock.
     pub async fn release(self) -> Result<(), ChError> {
+        self.renewer.abort();
         self.lock.claim(&self.id, 0, true).await
     }
+}
+
+/// Whether process `pid` of this machine still runs (Linux: `/proc/<pid>`; elsewhere it is
+/// assumed to, and the lease decides).
+fn process_alive(pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// This machine's host name, for claims and history rows.
