@@ -290,3 +290,49 @@ ALTER TABLE ${database}.c ADD COLUMN z String;
     })
     .await;
 }
+
+#[tokio::test]
+async fn export_import_and_clean_on_every_engine() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        project(dir.path(), &db);
+        assert_eq!(migrate(dir.path(), &[]).status.code(), Some(0));
+        let state = dir.path().join("state.json");
+        let export = cli::run(cli::command(BIN, dir.path()).args(["export", "--file"]).arg(&state));
+        assert_eq!(export.status.code(), Some(0), "{}", cli::transcript(&export));
+
+        // Another database adopts that state: nothing runs there.
+        let other = migrate_testkit::clickhouse_database_on(db.engine).await;
+        let dir2 = migrate_testkit::temp_dir();
+        project(dir2.path(), &other);
+        let import = cli::run(cli::command(BIN, dir2.path()).args(["import", "--file"]).arg(&state));
+        assert_eq!(import.status.code(), Some(0), "{}", cli::transcript(&import));
+        assert!(String::from_utf8_lossy(&import.stdout).contains("Recorded 3 migration(s)"));
+        let again = migrate(dir2.path(), &[]);
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("Nothing to apply: 3"),
+            "{}",
+            cli::transcript(&again)
+        );
+        let events = format!(
+            "SELECT count() FROM system.tables WHERE database = '{}' AND name = 'events'",
+            other.database
+        );
+        assert_eq!(scalar(&other, &events).await, "0", "{}: imported, not run", db.engine);
+        let broken = dir2.path().join("broken.json");
+        std::fs::write(&broken, "{\"applied\": [{\"version\": 1}]}").unwrap();
+        let refused = cli::run(cli::command(BIN, dir2.path()).args(["import", "--file"]).arg(&broken));
+        assert_eq!(refused.status.code(), Some(2), "{}", cli::transcript(&refused));
+
+        // clean prunes the journal, never the applied state.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let clean = cli::run(cli::command(BIN, dir.path()).args(["clean", "--older-than", "0"]));
+        assert_eq!(clean.status.code(), Some(0), "{}", cli::transcript(&clean));
+        let journal = format!("SELECT count() FROM {}.schema_migrations_journal", db.database);
+        assert_eq!(scalar(&db, &journal).await, "0", "{}", db.engine);
+        let status = cli::run(cli::command(BIN, dir.path()).args(["status", "--json"]));
+        let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert!(json["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "{json}");
+    })
+    .await;
+}

@@ -30,6 +30,8 @@ const EXAMPLES: &str = "Examples:
   ch-migrate rollback                      # the last applied migration
   ch-migrate rollback --version 2 --manual # print what rolling back to V2 would run
   ch-migrate repair --migration V3 --reason \"comment fixed\"
+  ch-migrate export --file state.json
+  ch-migrate clean --older-than 90
   ch-migrate unlock --force
   ch-migrate test-connection
 
@@ -110,6 +112,24 @@ enum Command {
     Validate,
     /// The applied migrations as the history table records them.
     History,
+    /// Write the applied state to a JSON file (to move it, or to keep it beside a backup).
+    Export {
+        /// The JSON file to write.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Record the applied state of a JSON file from `export`: those migrations never run here.
+    Import {
+        /// The JSON file `export` wrote.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Delete journal and lock rows older than DAYS days (never the applied state).
+    Clean {
+        /// Age in days.
+        #[arg(long)]
+        older_than: u32,
+    },
     /// Show who holds the migration lock; with --force, remove it.
     Unlock {
         /// Remove the lock (name whom it removes).
@@ -209,6 +229,9 @@ async fn run(args: Args) -> Result<Outcome, CliError> {
         Command::Repair { migration, reason, statement, done, not_done: _ } => {
             repair(&config, &migration, reason, statement.map(|s| (s, done))).await
         }
+        Command::Export { file } => export(&config, &file).await,
+        Command::Import { file } => import(&config, &file).await,
+        Command::Clean { older_than } => clean(&config, older_than).await,
         Command::Status => status(&config).await,
         Command::Validate => validate_command(&config).await,
         Command::History => history(&config).await,
@@ -707,4 +730,112 @@ async fn repair(
         })
         .await?;
     Ok(Outcome::new(exit::OK, format!("V{version} {}: the edited file is accepted ({reason})", m.name)))
+}
+
+async fn export(config: &Resolved, file: &Path) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let history = history_of(config, server);
+    let applied = if history.exists().await? { history.applied().await? } else { Vec::new() };
+    let state = serde_json::json!({
+        "database": config.database,
+        "applied": applied
+            .iter()
+            .map(|a| serde_json::json!({ "version": a.version, "name": a.name, "checksum": a.checksum, "algorithm": a.algorithm }))
+            .collect::<Vec<_>>(),
+    });
+    let text = serde_json::to_string_pretty(&state).map_err(|e| CliError::Config(e.to_string()))?;
+    std::fs::write(file, text + "\n").map_err(|e| CliError::Config(format!("{}: {e}", file.display())))?;
+    Ok(Outcome::new(exit::OK, format!("Wrote {} applied migration(s) to {}", applied.len(), file.display())))
+}
+
+async fn import(config: &Resolved, file: &Path) -> Result<Outcome, CliError> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| CliError::Config(format!("{}: {e}", file.display())))?;
+    let bad = |why: String| {
+        CliError::Config(format!("{}: {why}; expected what `ch-migrate export` writes", file.display()))
+    };
+    let state: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let entries = state["applied"].as_array().ok_or_else(|| bad("no \"applied\" list".into()))?;
+    let mut incoming = Vec::with_capacity(entries.len());
+    for e in entries {
+        let field =
+            |k: &str| e[k].as_str().map(str::to_string).ok_or_else(|| bad(format!("an entry without {k}")));
+        let version = e["version"].as_u64().ok_or_else(|| bad("an entry without a version".into()))?;
+        incoming.push(Applied {
+            version,
+            name: field("name")?,
+            checksum: field("checksum")?,
+            algorithm: field("algorithm")?,
+        });
+    }
+    let server = connect(config).await?;
+    let history = history_of(config, server.clone());
+    history.ensure().await?;
+    let lock = lock_of(config, server);
+    lock.ensure().await?;
+    let lease = lock.acquire(Duration::from_secs(60)).await?;
+    let present: Vec<u64> = history.applied().await?.iter().map(|a| a.version).collect();
+    let mut recorded = 0;
+    for a in incoming.iter().filter(|a| !present.contains(&a.version)) {
+        history
+            .record(&crate::history::Event {
+                version: a.version,
+                name: a.name.clone(),
+                checksum: a.checksum.clone(),
+                algorithm: a.algorithm.clone(),
+                status: crate::history::Status::Applied,
+                statements: 0,
+                duration: Duration::ZERO,
+                environment: config.environment.clone().unwrap_or_default(),
+                note: format!("imported from {}", file.display()),
+            })
+            .await?;
+        recorded += 1;
+    }
+    lease.release().await?;
+    let text =
+        format!("Recorded {recorded} migration(s) as applied ({} already were)", incoming.len() - recorded);
+    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "recorded": recorded })))
+}
+
+async fn clean(config: &Resolved, days: u32) -> Result<Outcome, CliError> {
+    let server = connect(config).await?;
+    let history = history_of(config, server.clone());
+    if !history.exists().await? {
+        return Ok(Outcome::new(exit::OK, "Nothing to clean: no history here"));
+    }
+    let table = &config.config.migration.table_name;
+    let timeout = Duration::from_secs(600);
+    let cutoff = format!("toDateTime(now() - {})", u64::from(days) * 86_400);
+    // Journal rows written before each migration's latest event: that event settled them.
+    let latest = server
+        .fetch_rows(format!("SELECT version, max(seq) FROM {}.{table} GROUP BY version", config.database))
+        .await?;
+    let settled: Vec<String> = latest
+        .iter()
+        .filter(|r| r.len() >= 2)
+        .map(|r| format!("(version = {} AND seq < {})", r[0], r[1]))
+        .collect();
+    if !settled.is_empty() {
+        let journal = format!("{table}_journal");
+        let condition = format!("DELETE WHERE at < {cutoff} AND ({})", settled.join(" OR "));
+        server.mutate(&journal, &condition, timeout).await?;
+    }
+    let lock = format!("{table}_lock");
+    let lock_exists = server
+        .fetch_rows(format!(
+            "SELECT count() FROM system.tables WHERE database = '{}' AND name = '{lock}'",
+            config.database
+        ))
+        .await?
+        .first()
+        .and_then(|r| r.first())
+        .is_some_and(|n| n != "0");
+    if lock_exists {
+        server.mutate(&lock, &format!("DELETE WHERE expires < toUInt32({cutoff})"), timeout).await?;
+    }
+    Ok(Outcome::new(
+        exit::OK,
+        format!("Deleted journal and lock rows older than {days} day(s); the applied state is kept"),
+    ))
 }
