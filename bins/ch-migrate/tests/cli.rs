@@ -97,7 +97,7 @@ async fn migrate_status_and_a_rerun_on_every_engine() {
             "{}",
             cli::transcript(&again)
         );
-        let status = cli::run(cli::command(BIN, dir.path()).args(["status", "--json"]));
+        let status = cli::run(cli::command(BIN, dir.path()).args(["status", "--format", "json"]));
         let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
         assert_eq!(json["migrations"].as_array().unwrap().len(), 3);
         assert!(json["migrations"].as_array().unwrap().iter().all(|m| m["state"] == "applied"), "{json}");

@@ -26,7 +26,7 @@ const EXAMPLES: &str = "Examples:
   ch-migrate migrate --env production
   ch-migrate migrate --version 3
   ch-migrate status --env staging
-  ch-migrate history --json
+  ch-migrate history --format json
   ch-migrate rollback                      # the last applied migration
   ch-migrate rollback --version 2 --manual # print what rolling back to V2 would run
   ch-migrate repair --migration V3 --reason \"comment fixed\"
@@ -48,10 +48,20 @@ pub struct Args {
     /// Environment: applies environments.NAME and configs/environments/NAME.yml.
     #[arg(long, global = true)]
     pub env: Option<String>,
+    /// Output format: `table` for people, `json` for machines (the same as --json).
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    format: Format,
     #[command(flatten)]
     output: OutputArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+// `--format` (its values undocumented one by one, so clap keeps the short help layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,7 +209,10 @@ impl Failure for CliError {
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let tool = args.output.tool("ch-migrate", "ch_migrate");
+    let mut tool = args.output.tool("ch-migrate", "ch_migrate");
+    if args.format == Format::Json {
+        tool = tool.json(true);
+    }
     tool.run(|_| run(args))
 }
 
