@@ -336,3 +336,43 @@ async fn export_import_and_clean_on_every_engine() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_seeds_examples_apply_on_the_modern_engine_and_are_flagged_on_18_16() {
+    use migrate_testkit::Engine;
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ch-migrate/seed");
+    let files: Vec<(String, String)> = ["V1__create_users_table.sql", "V2__create_events_table.sql"]
+        .iter()
+        .map(|name| (name.to_string(), std::fs::read_to_string(seed.join(name)).unwrap()))
+        .collect();
+    on_every_clickhouse(|db| {
+        let files = files.clone();
+        async move {
+            let dir = migrate_testkit::temp_dir();
+            let borrowed: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+            project_with(dir.path(), &db, &borrowed);
+            let run = migrate(dir.path(), &[]);
+            let text = cli::transcript(&run);
+            let tables = format!(
+                "SELECT count() FROM system.tables WHERE database = '{}' AND name IN ('users', 'events')",
+                db.database
+            );
+            match db.engine {
+                Engine::Legacy => {
+                    assert_eq!(run.status.code(), Some(3), "{text}");
+                    assert!(text.contains("statement 0: TTL needs ClickHouse 19.6"), "{text}");
+                    assert!(text.contains("statement 1: CREATE INDEX needs ClickHouse 23.1"), "{text}");
+                    assert_eq!(scalar(&db, &tables).await, "0", "flagged before anything ran");
+                }
+                Engine::Modern => {
+                    assert_eq!(run.status.code(), Some(0), "{text}");
+                    assert_eq!(scalar(&db, &tables).await, "2");
+                    let create =
+                        db.execute(&format!("SHOW CREATE TABLE {}.events", db.database)).await.unwrap();
+                    assert!(create.contains("TTL") && create.contains("idx_events_timestamp"), "{create}");
+                }
+            }
+        }
+    })
+    .await;
+}

@@ -385,6 +385,21 @@ async fn survey(
         .map(|(l, path)| Source { path, size: l.size, migration: &l.migration })
         .collect();
     problems.extend(validate(&sources, &applied, &checks(config)));
+    // Pending statements this server cannot run, named before anything runs.
+    let caps = history.server().capabilities();
+    let values = placeholders(config);
+    for l in loaded.iter().filter(|l| !applied.iter().any(|a| a.version == l.migration.version)) {
+        let Ok(statements) = l.migration.statements(&values) else { continue };
+        for (index, statement) in statements.iter().enumerate() {
+            for why in crate::compat::unsupported(statement, caps) {
+                problems.push(Problem {
+                    file: l.path.display().to_string(),
+                    line: None,
+                    message: format!("statement {index}: {why}"),
+                });
+            }
+        }
+    }
     Ok((loaded, applied, problems))
 }
 

@@ -15,6 +15,7 @@
 pub mod apply;
 pub mod checksum;
 pub mod cli;
+pub mod compat;
 pub mod config;
 pub mod doubt;
 pub mod file;

@@ -148,8 +148,10 @@ impl Capabilities {
         ]
     }
 
-    /// Builds the capabilities from the probe's rows.
-    pub(crate) fn from_rows(rows: &[Vec<String>]) -> Option<Capabilities> {
+    /// Builds the capabilities from the probe's rows (`kind`, values…): how `connect` makes
+    /// them, and how tests describe a server they do not have (`["version", "18.16.1"]`,
+    /// `["type", "DateTime64"]`, `["setting", "mutations_sync"]`…). `None` without a version.
+    pub fn from_rows(rows: &[Vec<String>]) -> Option<Capabilities> {
         let mut caps = Capabilities {
             version: Version { major: 0, minor: 0, patch: 0 },
             version_text: String::new(),
