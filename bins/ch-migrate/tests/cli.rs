@@ -376,3 +376,32 @@ async fn the_seeds_examples_apply_on_the_modern_engine_and_are_flagged_on_18_16(
     })
     .await;
 }
+
+#[tokio::test]
+async fn test_proves_a_rollback_restores_the_schema_in_a_scratch_database() {
+    on_every_clickhouse(|db| async move {
+        let dir = migrate_testkit::temp_dir();
+        project(dir.path(), &db);
+        let run = |args: &[&str]| cli::run(cli::command(BIN, dir.path()).args(args));
+        let good = run(&["test", "--rollback", "--migration", "V2__add_kind.sql"]);
+        assert_eq!(good.status.code(), Some(0), "{}", cli::transcript(&good));
+        let shown = String::from_utf8_lossy(&good.stdout).to_string();
+        assert!(shown.contains("1 earlier migration(s) first") && shown.contains("the schema is as it was"), "{shown}");
+
+        // A rollback that forgets the table it made is caught.
+        std::fs::write(
+            dir.path().join("migrations/V4__leaky.sql"),
+            "-- Version: 4\nCREATE TABLE ${database}.leak (x UInt8) ENGINE = Memory;\nALTER TABLE ${database}.events ADD COLUMN note String;\n-- ROLLBACK: ALTER TABLE ${database}.events DROP COLUMN note;\n",
+        )
+        .unwrap();
+        let leaky = run(&["test", "--rollback", "--migration", "V4"]);
+        assert_eq!(leaky.status.code(), Some(3), "{}", cli::transcript(&leaky));
+        assert!(String::from_utf8_lossy(&leaky.stdout).contains("left or changed: leak"), "{}", cli::transcript(&leaky));
+
+        let tables = format!("SELECT count() FROM system.tables WHERE database = '{}'", db.database);
+        assert_eq!(scalar(&db, &tables).await, "0", "{}: the real database untouched", db.engine);
+        let scratch = "SELECT count() FROM system.databases WHERE name LIKE 'ch_migrate_test_%'";
+        assert_eq!(scalar(&db, scratch).await, "0", "{}: scratch databases dropped", db.engine);
+    })
+    .await;
+}

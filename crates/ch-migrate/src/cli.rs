@@ -30,6 +30,7 @@ const EXAMPLES: &str = "Examples:
   ch-migrate rollback                      # the last applied migration
   ch-migrate rollback --version 2 --manual # print what rolling back to V2 would run
   ch-migrate repair --migration V3 --reason \"comment fixed\"
+  ch-migrate test --rollback --migration V2__add_email.sql
   ch-migrate export --file state.json
   ch-migrate clean --older-than 90
   ch-migrate unlock --force
@@ -140,6 +141,16 @@ enum Command {
         #[arg(long)]
         older_than: u32,
     },
+    /// Apply one migration (after those before it) in a scratch database; with --rollback, roll
+    /// it back and prove the schema is what it was. The scratch database is dropped after.
+    Test {
+        /// The migration (V3, 3 or its file name).
+        #[arg(long)]
+        migration: String,
+        /// Roll it back too and compare the schema with the one before it.
+        #[arg(long)]
+        rollback: bool,
+    },
     /// Show who holds the migration lock; with --force, remove it.
     Unlock {
         /// Remove the lock (name whom it removes).
@@ -242,6 +253,7 @@ async fn run(args: Args) -> Result<Outcome, CliError> {
         Command::Repair { migration, reason, statement, done, not_done: _ } => {
             repair(&config, &migration, reason, statement.map(|s| (s, done))).await
         }
+        Command::Test { migration, rollback } => test_migration(&config, &migration, rollback).await,
         Command::Export { file } => export(&config, &file).await,
         Command::Import { file } => import(&config, &file).await,
         Command::Clean { older_than } => clean(&config, older_than).await,
@@ -696,17 +708,113 @@ async fn rollback(
     Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "rolled_back": rolled })))
 }
 
+/// The version a `--migration` argument names (`V3`, `3`, `V3__name.sql`).
+fn version_of(migration: &str) -> Result<u64, CliError> {
+    let name = migration.rsplit('/').next().unwrap_or(migration);
+    let digits: String =
+        name.trim_start_matches(['V', 'v']).chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .map_err(|_| CliError::Config(format!("--migration {migration:?}: expected V3, 3 or a file name")))
+}
+
+/// Every table of the server's database (but the tool's own) with its CREATE statement.
+async fn schema_of(server: &ClickHouse, tool_prefix: &str) -> Result<Vec<(String, String)>, CliError> {
+    let names = server
+        .fetch_rows(format!(
+            "SELECT name FROM system.tables WHERE database = {} ORDER BY name",
+            store_clickhouse::sql::literal(server.database())
+        ))
+        .await?;
+    let mut schema = Vec::new();
+    for name in names.into_iter().filter_map(|r| r.into_iter().next()) {
+        if name.starts_with(tool_prefix) {
+            continue;
+        }
+        let table = store_clickhouse::sql::qualified(server.database(), &name);
+        let create = server.fetch_text(format!("SHOW CREATE TABLE {table}")).await?;
+        schema.push((name, create.trim().to_string()));
+    }
+    Ok(schema)
+}
+
+async fn test_migration(config: &Resolved, migration: &str, rollback: bool) -> Result<Outcome, CliError> {
+    let version = version_of(migration)?;
+    let (loaded, problems) = files(config)?;
+    if !problems.is_empty() {
+        return Err(problems_error(&problems));
+    }
+    let target = loaded
+        .iter()
+        .find(|l| l.migration.version == version)
+        .map(|l| l.migration.clone())
+        .ok_or_else(|| CliError::Config(format!("no migration file for version {version}")))?;
+    let main = connect(config).await?;
+    let scratch_name = format!("ch_migrate_test_{}", uuid::Uuid::new_v4().simple());
+    main.execute(format!("CREATE DATABASE {}", store_clickhouse::sql::ident(&scratch_name))).await?;
+    let scratch_config = Resolved { database: scratch_name.clone(), cluster: None, ..config.clone() };
+    let tool_tables = config.config.migration.table_name.clone();
+    let result: Result<(u8, Vec<String>), CliError> = async {
+        let server = connect(&scratch_config).await?;
+        let history = History::new(server.clone(), &tool_tables, None);
+        history.ensure().await?;
+        let values = placeholders(&scratch_config);
+        let options = Options { cluster: None, ..options(&scratch_config) };
+        let earlier: Vec<&Loaded> = loaded.iter().filter(|l| l.migration.version < version).collect();
+        for l in &earlier {
+            apply(&history, &l.migration, &values, &options).await?;
+        }
+        let before = schema_of(&server, &tool_tables).await?;
+        let applied = apply(&history, &target, &values, &options).await?;
+        let mut lines = vec![format!(
+            "V{} {}: {} statement(s) applied in a scratch database ({} earlier migration(s) first)",
+            target.version,
+            target.name,
+            applied.ran,
+            earlier.len()
+        )];
+        if !rollback {
+            return Ok((exit::OK, lines));
+        }
+        let (undo, derived) = crate::rollback::rollback_statements(&target, &values)
+            .map_err(|e| CliError::Refused(format!("cannot roll back V{version}: {e}")))?;
+        crate::apply::roll_back(&history, &target, &undo, &options).await?;
+        let after = schema_of(&server, &tool_tables).await?;
+        let how = if derived { "the derived rollback" } else { "its rollback" };
+        if before == after {
+            lines.push(format!(
+                "rolled back with {how} ({} statement(s)): the schema is as it was",
+                undo.len()
+            ));
+            return Ok((exit::OK, lines));
+        }
+        lines.push(format!("rolled back with {how}, but the schema differs from before:"));
+        for (name, create) in &after {
+            if !before.contains(&(name.clone(), create.clone())) {
+                lines.push(format!("  left or changed: {name}"));
+            }
+        }
+        for (name, _) in before.iter().filter(|(n, _)| !after.iter().any(|(a, _)| a == n)) {
+            lines.push(format!("  missing: {name}"));
+        }
+        Ok((exit::DIFFERENT, lines))
+    }
+    .await;
+    let dropped = main
+        .execute(format!("DROP DATABASE IF EXISTS {}", store_clickhouse::sql::ident(&scratch_name)))
+        .await;
+    let (code, lines) = result?;
+    dropped?;
+    Ok(Outcome::new(code, lines.join("\n")))
+}
+
 async fn repair(
     config: &Resolved,
     migration: &str,
     reason: Option<String>,
     statement: Option<(u32, bool)>,
 ) -> Result<Outcome, CliError> {
-    let digits: String =
-        migration.trim_start_matches(['V', 'v']).chars().take_while(char::is_ascii_digit).collect();
-    let version: u64 = digits
-        .parse()
-        .map_err(|_| CliError::Config(format!("--migration {migration:?}: expected V3, 3 or a file name")))?;
+    let version = version_of(migration)?;
     let (loaded, _) = files(config)?;
     let m = loaded
         .iter()
