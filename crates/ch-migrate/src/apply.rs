@@ -185,19 +185,12 @@ pub async fn apply(
         }
     }
     outcome.duration = started.elapsed();
-    history
-        .record(&Event {
-            version,
-            name: migration.name.clone(),
-            checksum: migration.checksum.hex.clone(),
-            algorithm: migration.checksum.algorithm.into(),
-            status: Status::Applied,
-            statements: statements.len() as u32,
-            duration: outcome.duration,
-            environment: options.environment.clone(),
-            note: String::new(),
-        })
-        .await?;
+    let event = Event {
+        statements: statements.len() as u32,
+        duration: outcome.duration,
+        ..Event::of(migration, Status::Applied, &options.environment)
+    };
+    history.record(&event).await?;
     Ok(outcome)
 }
 
@@ -237,19 +230,12 @@ pub async fn roll_back(
         }
     }
     outcome.duration = started.elapsed();
-    history
-        .record(&Event {
-            version,
-            name: migration.name.clone(),
-            checksum: migration.checksum.hex.clone(),
-            algorithm: migration.checksum.algorithm.into(),
-            status: Status::RolledBack,
-            statements: statements.len() as u32,
-            duration: outcome.duration,
-            environment: options.environment.clone(),
-            note: String::new(),
-        })
-        .await?;
+    let event = Event {
+        statements: statements.len() as u32,
+        duration: outcome.duration,
+        ..Event::of(migration, Status::RolledBack, &options.environment)
+    };
+    history.record(&event).await?;
     Ok(outcome)
 }
 

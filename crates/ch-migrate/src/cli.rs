@@ -852,19 +852,12 @@ async fn repair(
         return Err(CliError::Config(format!("V{version} is not applied: there is no edit to accept")));
     }
     let reason = reason.unwrap_or_default();
-    history
-        .record(&crate::history::Event {
-            version,
-            name: m.name.clone(),
-            checksum: m.checksum.hex.clone(),
-            algorithm: m.checksum.algorithm.into(),
-            status: crate::history::Status::Repaired,
-            statements: 0,
-            duration: Duration::ZERO,
-            environment: config.environment.clone().unwrap_or_default(),
-            note: reason.clone(),
-        })
-        .await?;
+    let environment = config.environment.clone().unwrap_or_default();
+    let event = crate::history::Event {
+        note: reason.clone(),
+        ..crate::history::Event::of(m, crate::history::Status::Repaired, &environment)
+    };
+    history.record(&event).await?;
     Ok(Outcome::new(exit::OK, format!("V{version} {}: the edited file is accepted ({reason})", m.name)))
 }
 

@@ -59,6 +59,24 @@ pub struct Event {
     pub note: String,
 }
 
+impl Event {
+    /// An event of `migration` (its version, name and checksum), with no statements, duration
+    /// or note yet.
+    pub fn of(migration: &crate::file::Migration, status: Status, environment: &str) -> Event {
+        Event {
+            version: migration.version,
+            name: migration.name.clone(),
+            checksum: migration.checksum.hex.clone(),
+            algorithm: migration.checksum.algorithm.into(),
+            status,
+            statements: 0,
+            duration: std::time::Duration::ZERO,
+            environment: environment.into(),
+            note: String::new(),
+        }
+    }
+}
+
 /// A statement of the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
