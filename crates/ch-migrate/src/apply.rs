@@ -64,6 +64,29 @@ pub enum ApplyError {
     History(#[from] ChError),
 }
 
+impl ApplyError {
+    fn statement(version: u64, index: u32, text: &str, source: ChError) -> Self {
+        ApplyError::Statement { version, index, text: store_clickhouse::sql::abbreviate(text, 160), source }
+    }
+}
+
+/// Records that `migration` finished (applied or rolled back) with `statements` statements.
+async fn record(
+    history: &History,
+    migration: &Migration,
+    status: Status,
+    statements: usize,
+    outcome: &Outcome,
+    options: &Options,
+) -> Result<(), ChError> {
+    let event = Event {
+        statements: statements as u32,
+        duration: outcome.duration,
+        ..Event::of(migration, status, &options.environment)
+    };
+    history.record(&event).await
+}
+
 /// What applying one migration did.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -175,22 +198,12 @@ pub async fn apply(
             }
             Err(source) => {
                 history.journal_phase(&entry("failed", source.to_string())).await?;
-                return Err(ApplyError::Statement {
-                    version,
-                    index,
-                    text: store_clickhouse::sql::abbreviate(text, 160),
-                    source,
-                });
+                return Err(ApplyError::statement(version, index, text, source));
             }
         }
     }
     outcome.duration = started.elapsed();
-    let event = Event {
-        statements: statements.len() as u32,
-        duration: outcome.duration,
-        ..Event::of(migration, Status::Applied, &options.environment)
-    };
-    history.record(&event).await?;
+    record(history, migration, Status::Applied, statements.len(), &outcome, options).await?;
     Ok(outcome)
 }
 
@@ -220,22 +233,12 @@ pub async fn roll_back(
                 outcome.ran += 1;
             }
             Err(source) => {
-                return Err(ApplyError::Statement {
-                    version,
-                    index,
-                    text: store_clickhouse::sql::abbreviate(text, 160),
-                    source,
-                });
+                return Err(ApplyError::statement(version, index, text, source));
             }
         }
     }
     outcome.duration = started.elapsed();
-    let event = Event {
-        statements: statements.len() as u32,
-        duration: outcome.duration,
-        ..Event::of(migration, Status::RolledBack, &options.environment)
-    };
-    history.record(&event).await?;
+    record(history, migration, Status::RolledBack, statements.len(), &outcome, options).await?;
     Ok(outcome)
 }
 
