@@ -2,10 +2,11 @@
 //! made with `init` and `create`, migrated, rerun, raced by eight processes; bad configuration,
 //! invalid files and a held lock refused with their exit codes and nothing applied.
 
+mod common;
+
+use common::{BIN, migrate, project_with, scalar};
 use migrate_testkit::{TestClickHouse, cli, on_every_clickhouse};
 use std::path::Path;
-
-const BIN: &str = env!("CARGO_BIN_EXE_ch-migrate");
 
 #[test]
 fn help_documents_examples_flags_and_exit_codes() {
@@ -34,31 +35,6 @@ fn project(dir: &Path, db: &TestClickHouse) {
             ),
         ],
     );
-}
-
-/// A project in `dir` for the test database `db` with migration `files` (name, text).
-fn project_with(dir: &Path, db: &TestClickHouse, files: &[(&str, &str)]) {
-    let out = cli::run(cli::command(BIN, dir).arg("init"));
-    assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
-    let port = db.url.rsplit(':').next().unwrap().trim_end_matches('/');
-    let config = dir.join("configs/migration-config.yml");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("database: default", &format!("database: {}", db.database))
-        .replace("http_port: 8123", &format!("http_port: {port}"))
-        .replace("host: localhost", "host: 127.0.0.1");
-    std::fs::write(config, text).unwrap();
-    for (name, body) in files {
-        std::fs::write(dir.join("migrations").join(name), body).unwrap();
-    }
-}
-
-fn migrate(dir: &Path, args: &[&str]) -> std::process::Output {
-    cli::run(cli::command(BIN, dir).arg("migrate").args(args))
-}
-
-async fn scalar(db: &TestClickHouse, sql: &str) -> String {
-    db.execute(sql).await.unwrap().trim().to_string()
 }
 
 #[tokio::test]

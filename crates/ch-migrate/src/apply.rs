@@ -176,6 +176,7 @@ pub async fn apply(
             query_id: qid.clone(),
             phase: phase.into(),
             error,
+            hosts: String::new(),
         };
         let was_in_doubt = journal.get(&index).is_some_and(|e| e.phase == "start" && e.checksum == sum);
         history.journal_phase(&entry("start", String::new())).await?;
@@ -190,10 +191,12 @@ pub async fn apply(
                 outcome.skipped += 1;
             }
             Ok(hosts) => {
+                let mut end = entry("end", String::new());
                 if let Some(hosts) = hosts {
+                    end.hosts = hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
                     outcome.hosts.push((index, hosts));
                 }
-                history.journal_phase(&entry("end", String::new())).await?;
+                history.journal_phase(&end).await?;
                 outcome.ran += 1;
             }
             Err(source) => {
@@ -208,8 +211,8 @@ pub async fn apply(
 }
 
 /// Runs `statements` (a migration's rollback) in order and records the migration as rolled
-/// back. Rollbacks are not journaled: a failed one is reported with the statements that ran,
-/// and the migration stays applied.
+/// back. Rollbacks are not journaled: a failed one is recorded as `rollback_failed` with the
+/// statement that failed, and the migration stays applied.
 pub async fn roll_back(
     history: &History,
     migration: &Migration,
@@ -233,6 +236,13 @@ pub async fn roll_back(
                 outcome.ran += 1;
             }
             Err(source) => {
+                let failed = Event {
+                    statements: index,
+                    duration: started.elapsed(),
+                    note: format!("rollback statement {index} failed: {source}"),
+                    ..Event::of(migration, Status::RollbackFailed, &options.environment)
+                };
+                history.record(&failed).await?;
                 return Err(ApplyError::statement(version, index, text, source));
             }
         }

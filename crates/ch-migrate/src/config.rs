@@ -106,8 +106,10 @@ pub struct Migration {
     pub version_format: String,
     /// Whether `rollback` may run.
     pub rollback_enabled: bool,
-    /// Apply independent migrations concurrently.
+    /// Apply independent migrations concurrently (those whose `Dependencies:` are done).
     pub parallel_execution: bool,
+    /// How many migrations run at once with `parallel_execution` (at least 1).
+    pub max_parallel: usize,
     /// Every `migrate` is a dry run.
     pub dry_run: bool,
     /// Where the migration files are, relative to the project (the directory holding `configs/`).
@@ -121,6 +123,7 @@ impl Default for Migration {
             version_format: "V{version}__{description}".into(),
             rollback_enabled: true,
             parallel_execution: false,
+            max_parallel: 4,
             dry_run: false,
             directory: PathBuf::from("migrations"),
         }

@@ -33,6 +33,14 @@ pub enum FileName {
         /// The name.
         name: String,
     },
+    /// `{version}_{name}.sql`: goose's and dbmate's files (up and down sections in one file)
+    /// and clickhouse-migrations' (forward only).
+    Sections {
+        /// The version.
+        version: u64,
+        /// The name.
+        name: String,
+    },
 }
 
 /// The kind of a migration file name, or `None` for a file that is no migration.
@@ -41,17 +49,21 @@ pub fn parse_file_name(file_name: &str) -> Option<FileName> {
         let (version, name) = rest.split_once("__")?;
         return Some(FileName::Versioned { version: version.parse().ok()?, name: name.to_string() });
     }
-    let (stem, up) = match (file_name.strip_suffix(".up.sql"), file_name.strip_suffix(".down.sql")) {
-        (Some(stem), _) => (stem, true),
-        (None, Some(stem)) => (stem, false),
-        (None, None) => return None,
+    let (stem, kind) = match (file_name.strip_suffix(".up.sql"), file_name.strip_suffix(".down.sql")) {
+        (Some(stem), _) => (stem, 'u'),
+        (None, Some(stem)) => (stem, 'd'),
+        (None, None) => (file_name.strip_suffix(".sql")?, 's'),
     };
     let (digits, name) = stem.split_once('_')?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let (version, name) = (digits.parse().ok()?, name.to_string());
-    Some(if up { FileName::Up { version, name } } else { FileName::Down { version, name } })
+    Some(match kind {
+        'u' => FileName::Up { version, name },
+        'd' => FileName::Down { version, name },
+        _ => FileName::Sections { version, name },
+    })
 }
 
 /// The seed's header (`-- Key: value` lines before the first statement).
@@ -80,7 +92,8 @@ pub struct Header {
 pub enum Layout {
     /// One `V{n}__name.sql` with header and `-- ROLLBACK:` lines.
     Versioned,
-    /// golang-migrate's `.up.sql` and optional `.down.sql`.
+    /// golang-migrate's `.up.sql` and optional `.down.sql`, or one file with up and down
+    /// sections (goose, dbmate) or forward statements only (clickhouse-migrations).
     UpDown,
 }
 
@@ -238,6 +251,51 @@ pub fn parse_up_down(up_file: &str, up: &str, down: Option<&str>) -> Result<Migr
     })
 }
 
+/// Reads a `{version}_{name}.sql` file: goose's (`-- +goose Up` / `-- +goose Down`), dbmate's
+/// (`-- migrate:up` / `-- migrate:down`), or clickhouse-migrations' (all of it forward).
+pub fn parse_sections(file: &str, text: &str) -> Result<Migration, Vec<Problem>> {
+    let problem =
+        |message: &str| vec![Problem { file: file.to_string(), line: None, message: message.into() }];
+    let Some(FileName::Sections { version, name }) = parse_file_name(file.rsplit('/').next().unwrap_or(file))
+    else {
+        return Err(problem("not a {version}_{name}.sql file name"));
+    };
+    let marker = |line: &str| -> Option<bool> {
+        let t = line.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "-- +goose up" | "-- migrate:up" => Some(true),
+            "-- +goose down" | "-- migrate:down" => Some(false),
+            _ => None,
+        }
+    };
+    let (mut up, mut down, mut sections) = (String::new(), String::new(), false);
+    let mut in_up = true;
+    for line in text.split_inclusive('\n') {
+        if let Some(is_up) = marker(line) {
+            sections = true;
+            in_up = is_up;
+            continue;
+        }
+        if in_up { up.push_str(line) } else { down.push_str(line) }
+    }
+    if split(&up).is_empty() {
+        return Err(problem(if sections {
+            "no statement in the up section"
+        } else {
+            "no forward statement"
+        }));
+    }
+    Ok(Migration {
+        version,
+        name,
+        layout: Layout::UpDown,
+        header: Header::default(),
+        forward: up,
+        rollback: split(&down),
+        checksum: checksum(text),
+    })
+}
+
 impl Migration {
     /// The forward statements with placeholders filled in, or the unknown placeholder names.
     pub fn statements(&self, values: &Placeholders) -> Result<Vec<String>, Vec<String>> {
@@ -346,6 +404,29 @@ INSERT INTO ${database}.events VALUES (1, now());
         let without_down = parse_up_down("000013_u.up.sql", "SELECT 1", None).unwrap();
         assert!(without_down.rollback.is_empty());
         assert_ne!(without_down.checksum, m.checksum);
+    }
+
+    #[test]
+    fn goose_dbmate_and_clickhouse_migrations_files_read_as_they_are() {
+        let values = Placeholders::default();
+        let goose = "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP TABLE a;\n";
+        let m = parse_sections("20240101120000_a.sql", goose).unwrap();
+        assert_eq!((m.version, m.name.as_str()), (20240101120000, "a"));
+        assert_eq!(m.statements(&values).unwrap().len(), 1);
+        assert_eq!(m.rollback_statements(&values).unwrap(), ["DROP TABLE a"]);
+        let dbmate =
+            "-- migrate:up\nCREATE TABLE b (x UInt8) ENGINE = Memory\n\n-- migrate:down\nDROP TABLE b\n";
+        let m = parse_sections("20240102_b.sql", dbmate).unwrap();
+        assert_eq!(m.rollback_statements(&values).unwrap(), ["DROP TABLE b"]);
+        let plain =
+            parse_sections("003_c.sql", "CREATE TABLE c (x UInt8) ENGINE = Memory;\nSELECT 1;").unwrap();
+        assert_eq!((plain.version, plain.statements(&values).unwrap().len()), (3, 2));
+        assert!(plain.rollback.is_empty());
+        let empty_up =
+            parse_sections("004_d.sql", "-- migrate:up\n-- migrate:down\nDROP TABLE d;").unwrap_err();
+        assert_eq!(empty_up[0].message, "no statement in the up section");
+        assert_eq!(parse_file_name("004_d.sql"), Some(FileName::Sections { version: 4, name: "d".into() }));
+        assert_eq!(parse_file_name("notes.sql"), None);
     }
 
     #[test]

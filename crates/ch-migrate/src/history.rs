@@ -24,14 +24,18 @@ pub enum Status {
     RolledBack,
     /// An intentional edit was accepted (`repair`): the new checksum is the applied one.
     Repaired,
+    /// Its rollback failed part way (the note says where); it counts as applied.
+    RollbackFailed,
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    /// The word the history table holds.
+    pub fn as_str(self) -> &'static str {
         match self {
             Status::Applied => "applied",
             Status::RolledBack => "rolled_back",
             Status::Repaired => "repaired",
+            Status::RollbackFailed => "rollback_failed",
         }
     }
 }
@@ -92,6 +96,56 @@ pub struct JournalEntry {
     pub phase: String,
     /// The server's message, for `failed`.
     pub error: String,
+    /// Per-host results of an ON CLUSTER statement (`host:port OK; …`), for `end`.
+    pub hosts: String,
+}
+
+/// A row of the history table, as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Version.
+    pub version: u64,
+    /// Name.
+    pub name: String,
+    /// `applied`, `rolled_back`, `repaired` or `rollback_failed`.
+    pub status: String,
+    /// Statements run.
+    pub statements: u32,
+    /// Duration in milliseconds.
+    pub duration_ms: u64,
+    /// When (server time, `YYYY-MM-DD hh:mm:ss`).
+    pub at: String,
+    /// Its place among events and journal rows (milliseconds since the epoch when written).
+    pub seq: u64,
+    /// Server version and host of the applier.
+    pub by: String,
+    /// Environment.
+    pub environment: String,
+    /// Note.
+    pub note: String,
+}
+
+/// One run of one statement, from its `start` to its `end` or `failed` row of the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRun {
+    /// The migration's version.
+    pub version: u64,
+    /// The statement's index.
+    pub index: u32,
+    /// Its query id.
+    pub query_id: String,
+    /// `end`, `failed`, or `start` when it never finished.
+    pub phase: String,
+    /// Milliseconds from start to end, when it ended.
+    pub duration_ms: Option<u64>,
+    /// When it started (server time).
+    pub at: String,
+    /// Its start's place among events and journal rows.
+    pub seq: u64,
+    /// The server's message when it failed.
+    pub error: String,
+    /// Per-host results of an ON CLUSTER statement.
+    pub hosts: String,
 }
 
 /// The history and journal tables of one database.
@@ -126,17 +180,30 @@ impl History {
         qualified(self.server.database(), &format!("{}_journal", self.table))
     }
 
-    /// Whether the history table exists (a dry run never creates it).
+    /// Whether the history table exists (a dry run never creates it). A table of that name
+    /// that is not ch-migrate's (golang-migrate's and dbmate's are also `schema_migrations`) is
+    /// a configuration error naming the way out.
     pub async fn exists(&self) -> Result<bool, ChError> {
+        let (database, table) = (literal(self.server.database()), literal(&self.table));
         let rows = self
             .server
             .fetch_rows(format!(
-                "SELECT count() FROM system.tables WHERE database = {} AND name = {}",
-                literal(self.server.database()),
-                literal(&self.table)
+                "SELECT (SELECT count() FROM system.tables WHERE database = {database} AND name = {table}), \
+                 (SELECT count() FROM system.columns WHERE database = {database} AND table = {table} \
+                 AND name IN ('version', 'checksum', 'algorithm', 'seq'))"
             ))
             .await?;
-        Ok(rows.first().and_then(|r| r.first()).is_some_and(|n| n != "0"))
+        let count =
+            |i: usize| rows.first().and_then(|r| r.get(i)).map_or(0, |n| n.parse::<u32>().unwrap_or(0));
+        match (count(0), count(1)) {
+            (0, _) => Ok(false),
+            (_, 4) => Ok(true),
+            _ => Err(ChError::Config(format!(
+                "{} is not ch-migrate's history table (another tool's, such as golang-migrate's or dbmate's?): \
+                 set migration.table_name to another name, and adopt that tool's state with `ch-migrate import --from TOOL`",
+                self.history()
+            ))),
+        }
     }
 
     fn engine(&self, table: &str) -> String {
@@ -176,7 +243,7 @@ impl History {
             &self.journal(),
             &format!("{}_journal", self.table),
             "version UInt64, statement UInt32, checksum String, query_id String, phase String, at DateTime, \
-             error String, seq UInt64",
+             error String, hosts String, seq UInt64",
             "version, statement, seq",
         )
         .await
@@ -247,7 +314,7 @@ impl History {
     /// Records a phase (`start`, `end`, `failed`) of statement `index` of `version`.
     pub async fn journal_phase(&self, entry: &JournalEntry) -> Result<(), ChError> {
         let sql = format!(
-            "INSERT INTO {} (version, statement, checksum, query_id, phase, at, error, seq) SELECT {}, {}, {}, {}, {}, now(), {}, {}",
+            "INSERT INTO {} (version, statement, checksum, query_id, phase, at, error, hosts, seq) SELECT {}, {}, {}, {}, {}, now(), {}, {}, {}",
             self.journal(),
             entry.version,
             entry.index,
@@ -255,6 +322,7 @@ impl History {
             literal(&entry.query_id),
             literal(&entry.phase),
             literal(&entry.error),
+            literal(&entry.hosts),
             now_ms()
         );
         self.server.execute(self.write(sql)).await
@@ -264,7 +332,7 @@ impl History {
     /// rolled back, by index.
     pub async fn journal_of(&self, version: u64) -> Result<BTreeMap<u32, JournalEntry>, ChError> {
         let sql = format!(
-            "SELECT statement, argMax(checksum, seq), argMax(query_id, seq), argMax(phase, seq), argMax(error, seq) FROM {} \
+            "SELECT statement, argMax(checksum, seq), argMax(query_id, seq), argMax(phase, seq), argMax(error, seq), argMax(hosts, seq) FROM {} \
              WHERE version = {version} AND seq > (SELECT max(seq) FROM {} WHERE version = {version}) GROUP BY statement ORDER BY statement",
             self.journal(),
             self.history()
@@ -272,7 +340,7 @@ impl History {
         let rows = self.server.fetch_rows(self.read(sql)).await?;
         Ok(rows
             .into_iter()
-            .filter(|r| r.len() >= 5)
+            .filter(|r| r.len() >= 6)
             .map(|r| {
                 let index = r[0].parse().unwrap_or(0);
                 let entry = JournalEntry {
@@ -282,9 +350,74 @@ impl History {
                     query_id: r[2].clone(),
                     phase: r[3].clone(),
                     error: r[4].clone(),
+                    hosts: r[5].clone(),
                 };
                 (index, entry)
             })
             .collect())
+    }
+
+    /// Every event of the history, oldest first.
+    pub async fn events(&self) -> Result<Vec<EventRow>, ChError> {
+        let sql = format!(
+            "SELECT version, name, status, statements, duration_ms, toString(applied_at), applied_by, environment, note, seq \
+             FROM {} ORDER BY seq",
+            self.history()
+        );
+        let rows = self.server.fetch_rows(self.read(sql)).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.len() >= 10)
+            .map(|r| EventRow {
+                version: r[0].parse().unwrap_or(0),
+                name: r[1].clone(),
+                status: r[2].clone(),
+                statements: r[3].parse().unwrap_or(0),
+                duration_ms: r[4].parse().unwrap_or(0),
+                at: r[5].clone(),
+                by: r[6].clone(),
+                environment: r[7].clone(),
+                note: r[8].clone(),
+                seq: r[9].parse().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Every statement run of the journal (what `clean` left), oldest first: each `start` paired
+    /// with the `end` or `failed` row of the same statement that followed it.
+    pub async fn statement_runs(&self) -> Result<Vec<StatementRun>, ChError> {
+        let sql = format!(
+            "SELECT version, statement, query_id, phase, seq, toString(at), error, hosts FROM {} ORDER BY seq",
+            self.journal()
+        );
+        let rows = self.server.fetch_rows(self.read(sql)).await?;
+        let mut runs: Vec<StatementRun> = Vec::new();
+        let mut open: BTreeMap<(u64, u32), (usize, u64)> = BTreeMap::new();
+        for r in rows.into_iter().filter(|r| r.len() >= 8) {
+            let version = r[0].parse().unwrap_or(0);
+            let index = r[1].parse().unwrap_or(0);
+            let seq: u64 = r[4].parse().unwrap_or(0);
+            if r[3] == "start" {
+                open.insert((version, index), (runs.len(), seq));
+                runs.push(StatementRun {
+                    version,
+                    index,
+                    query_id: r[2].clone(),
+                    phase: "start".into(),
+                    duration_ms: None,
+                    at: r[5].clone(),
+                    seq,
+                    error: String::new(),
+                    hosts: String::new(),
+                });
+            } else if let Some((at, started)) = open.remove(&(version, index)) {
+                let run = &mut runs[at];
+                run.phase = r[3].clone();
+                run.duration_ms = Some(seq.saturating_sub(started));
+                run.error = r[6].clone();
+                run.hosts = r[7].clone();
+            }
+        }
+        Ok(runs)
     }
 }

@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adopt;
 pub mod apply;
 pub mod checksum;
 pub mod cli;
@@ -23,14 +24,18 @@ pub mod history;
 pub mod lock;
 pub mod placeholders;
 pub mod project;
+pub mod report;
 pub mod rollback;
+pub mod schedule;
 pub mod split;
+pub mod templates;
 pub mod validate;
 
 pub use checksum::{Checksum, checksum};
 pub use config::{Config, ConfigError, Resolved, load as load_config};
 pub use file::{
-    FileName, Header, Layout, Migration, Problem, parse_file_name, parse_up_down, parse_versioned,
+    FileName, Header, Layout, Migration, Problem, parse_file_name, parse_sections, parse_up_down,
+    parse_versioned,
 };
 pub use placeholders::Placeholders;
 pub use split::split;

@@ -130,17 +130,8 @@ pub fn plan<'a>(
     target: Option<u64>,
     environment: &str,
 ) -> Result<Vec<&'a Migration>, Vec<Problem>> {
-    let done: std::collections::BTreeSet<u64> = applied.iter().map(|a| a.version).collect();
-    let highest = done.iter().next_back().copied();
-    let mut pending: Vec<&Migration> = migrations
-        .iter()
-        .filter(|m| !done.contains(&m.version))
-        .filter(|m| target.is_none_or(|t| m.version <= t))
-        .filter(|m| {
-            m.header.environments.is_empty() || m.header.environments.iter().any(|e| e == environment)
-        })
-        .collect();
-    pending.sort_by_key(|m| m.version);
+    let pending = pending(migrations, applied, target, environment);
+    let highest = applied.iter().map(|a| a.version).max();
     let late: Vec<Problem> = pending
         .iter()
         .filter(|m| highest.is_some_and(|h| m.version < h))
@@ -154,6 +145,27 @@ pub fn plan<'a>(
         })
         .collect();
     if late.is_empty() { Ok(pending) } else { Err(late) }
+}
+
+/// What [`plan`] returns, without refusing versions below an applied one (with
+/// `parallel_execution`, dependencies order migrations, not versions).
+pub fn pending<'a>(
+    migrations: &'a [Migration],
+    applied: &[Applied],
+    target: Option<u64>,
+    environment: &str,
+) -> Vec<&'a Migration> {
+    let done: std::collections::BTreeSet<u64> = applied.iter().map(|a| a.version).collect();
+    let mut pending: Vec<&Migration> = migrations
+        .iter()
+        .filter(|m| !done.contains(&m.version))
+        .filter(|m| target.is_none_or(|t| m.version <= t))
+        .filter(|m| {
+            m.header.environments.is_empty() || m.header.environments.iter().any(|e| e == environment)
+        })
+        .collect();
+    pending.sort_by_key(|m| m.version);
+    pending
 }
 
 #[cfg(test)]

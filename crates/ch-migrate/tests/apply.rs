@@ -81,6 +81,7 @@ async fn a_statement_in_doubt_is_named_not_rerun() {
                 checksum: sum,
                 phase: phase.into(),
                 error: String::new(),
+                hosts: String::new(),
             };
             history.journal_phase(&entry).await.unwrap();
         }

@@ -23,6 +23,8 @@ pub struct Services {
     pub gcs_url: String,
     /// Service-account JSON with `gcs_base_url` and `disable_oauth`, for object_store's GCS client.
     pub gcs_service_account: PathBuf,
+    /// A headless browser (Debian's chromium), for tests of HTML pages.
+    pub browser: PathBuf,
 }
 
 /// The services' addresses, read once. Panics, saying to run `scripts/services up`, when they
@@ -71,6 +73,7 @@ fn load() -> Result<Services, String> {
             .collect(),
         gcs_url: get("MIGRATE_TEST_GCS_URL")?,
         gcs_service_account: PathBuf::from(get("MIGRATE_TEST_GCS_SERVICE_ACCOUNT")?),
+        browser: PathBuf::from(get("MIGRATE_TEST_BROWSER")?),
     })
 }
 

@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod cli;
 mod clickhouse;
 mod config;
