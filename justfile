@@ -24,3 +24,7 @@ bench:
 # Only the ClickHouse sink benchmark (no DuckDB build).
 bench-clickhouse rows="2000000":
     bench/clickhouse/run {{rows}}
+
+# Only the ch-migrate benchmark (no DuckDB build): 500 migrations, then no-op runs with 1,000 applied.
+bench-ch-migrate migrations="500" applied="1000":
+    bench/ch-migrate/run {{migrations}} {{applied}}

@@ -130,9 +130,12 @@ async fn a_golang_migrate_directory_is_adopted_migrated_and_fully_rolled_back_on
     .await;
 }
 
-/// Each tool's table as the tool creates it, and the rows it writes for versions 1 and 2
-/// applied (3 rolled back where the tool records that), with the file layout it uses.
-fn tools() -> Vec<(&'static str, &'static str, &'static str, [(&'static str, &'static str); 3])> {
+/// A tool: its name, its table as it creates it, the rows it writes for versions 1 and 2
+/// applied (3 rolled back where the tool records that), and its files (name, text).
+type Tool = (&'static str, &'static str, &'static str, [(&'static str, &'static str); 3]);
+
+/// Every tool `import --from` adopts.
+fn tools() -> Vec<Tool> {
     vec![
         (
             "goose",

@@ -1,10 +1,11 @@
 //! What ch-migrate tells operators after the fact, on ClickHouse 18.16 and on the modern
 //! engine: `report` as HTML checked in a real headless browser, Markdown and JSON; `status`
-//! naming a statement in doubt with its file, index and text, and `--show-rollback`; `profile`.
+//! naming a statement in doubt with its file, index and text, and `--show-rollback`; `profile`;
+//! per-host results of ON CLUSTER statements on the test cluster.
 
 mod common;
 
-use common::{project_with, run};
+use common::{project_at, project_with, run};
 use migrate_testkit::{TestClickHouse, cli, on_every_clickhouse};
 use std::path::Path;
 
@@ -116,4 +117,39 @@ async fn status_names_a_statement_in_doubt_and_shows_rollbacks_on_every_engine()
         assert_eq!(common::scalar(&db, scratch).await, "0", "the scratch database is dropped");
     })
     .await;
+}
+
+#[tokio::test]
+async fn on_a_cluster_the_report_shows_every_host_and_the_other_node_sees_the_history() {
+    let cluster = migrate_testkit::clickhouse_cluster().await;
+    let files = [(
+        "V1__replicated.sql",
+        "CREATE TABLE ${database}.r ${on_cluster} (id UInt64) ENGINE = ${replicated}MergeTree('/clickhouse/tables/{shard}/${database}/r', '{replica}') ORDER BY id;\n\
+         ALTER TABLE ${database}.r ${on_cluster} ADD COLUMN note String;\n\
+         -- ROLLBACK: DROP TABLE ${database}.r ${on_cluster}\n",
+    )];
+    let mut dirs = Vec::new();
+    for node in &cluster.nodes[..2] {
+        let dir = migrate_testkit::temp_dir();
+        project_at(dir.path(), node, &cluster.database, &files);
+        let config = dir.path().join("configs/migration-config.yml");
+        let text = std::fs::read_to_string(&config).unwrap() + "cluster: replicated\n";
+        std::fs::write(config, text).unwrap();
+        dirs.push(dir);
+    }
+    let migrated = run(dirs[0].path(), &["migrate"]);
+    let text = cli::transcript(&migrated);
+    assert_eq!(migrated.status.code(), Some(0), "{text}");
+    assert!(text.contains("statement 0: ") && text.contains(" OK"), "per-host status is logged: {text}");
+    let report = run(dirs[0].path(), &["report", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let hosts = value["migrations"][0]["hosts"].as_array().unwrap().clone();
+    assert_eq!(hosts.len(), 2, "both statements ran ON CLUSTER: {value}");
+    assert!(
+        hosts.iter().all(|h| h.as_str().unwrap().matches(" OK").count() == 2),
+        "two hosts each: {hosts:?}"
+    );
+    let status = run(dirs[1].path(), &["status", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(value["migrations"][0]["state"], "applied", "node 2 reads the replicated history: {value}");
 }

@@ -7,6 +7,7 @@ use crate::checksum::checksum;
 use crate::file::Migration;
 use crate::history::{Event, History, JournalEntry, Status};
 use crate::placeholders::Placeholders;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use store_clickhouse::ChError;
 use store_clickhouse::cluster::HostResult;
@@ -135,40 +136,55 @@ pub async fn apply(
     placeholders: &Placeholders,
     options: &Options,
 ) -> Result<Outcome, ApplyError> {
+    let journal = history.journal_of(migration.version).await?;
+    let (outcome, recording) =
+        apply_resuming(history, migration, &journal, placeholders, options, None).await?;
+    recording.await?;
+    Ok(outcome)
+}
+
+/// A history write still in flight: the applied event of one migration, written while the
+/// next one records its first statement's start. Await it before relying on the event.
+pub type Recording = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ChError>> + Send>>;
+
+/// [`apply`] with the migration's journal already read ([`History::journals_of`] reads those of
+/// many migrations at once), in a pipeline: `previous` (the last migration's applied event, still
+/// being written) completes together with this migration's first journal write and before its
+/// first statement runs; this migration's own applied event is returned unawaited.
+///
+/// What is written, and why it is enough: a statement's `start` row goes before it runs (the
+/// mark a crash leaves behind), its `end` row with the next statement's `start` in one insert,
+/// and the last statement's end is the migration's `applied` event. A statement that may simply
+/// run again (`IF NOT EXISTS`, `IF EXISTS`) needs no `start`. So a one-statement migration costs
+/// two writes beside its statement.
+pub async fn apply_resuming(
+    history: &History,
+    migration: &Migration,
+    journal: &BTreeMap<u32, JournalEntry>,
+    placeholders: &Placeholders,
+    options: &Options,
+    previous: Option<Recording>,
+) -> Result<(Outcome, Recording), ApplyError> {
     let started = Instant::now();
     let version = migration.version;
-    let statements =
-        migration.statements(placeholders).map_err(|names| ApplyError::Placeholders { version, names })?;
-    let journal = history.journal_of(version).await?;
+    let mut previous = previous;
+    let statements = match migration.statements(placeholders) {
+        Ok(statements) => statements,
+        Err(names) => {
+            if let Some(p) = previous.take() {
+                p.await?;
+            }
+            return Err(ApplyError::Placeholders { version, names });
+        }
+    };
     let server = history.server();
     let mut outcome = Outcome::default();
+    // Rows not yet written: they go with the next write, or are implied by the applied event.
+    let mut unwritten: Vec<JournalEntry> = Vec::new();
     for (index, text) in statements.iter().enumerate() {
         let index = index as u32;
         let sum = checksum(text).hex;
         let qid = query_id(server.database(), version, index, &sum);
-        match journal.get(&index) {
-            Some(done) if done.phase == "end" && done.checksum == sum => {
-                outcome.skipped += 1;
-                continue;
-            }
-            Some(started) if started.phase == "start" && started.checksum == sum && !rerunnable(text) => {
-                // Still running on the server, or visible in the catalog: settled; else named.
-                match crate::doubt::settle(server, text, &qid, options.mutation_timeout).await? {
-                    Some(true) => {
-                        let end = JournalEntry { phase: "end".into(), ..started.clone() };
-                        history.journal_phase(&end).await?;
-                        outcome.skipped += 1;
-                        continue;
-                    }
-                    Some(false) => {}
-                    None => {
-                        let text = store_clickhouse::sql::abbreviate(text, 160);
-                        return Err(ApplyError::InDoubt { version, index, query_id: qid, text });
-                    }
-                }
-            }
-            _ => {}
-        }
         let entry = |phase: &str, error: String| JournalEntry {
             version,
             index,
@@ -178,8 +194,46 @@ pub async fn apply(
             error,
             hosts: String::new(),
         };
+        match journal.get(&index) {
+            Some(done) if done.phase == "end" && done.checksum == sum => {
+                outcome.skipped += 1;
+                continue;
+            }
+            Some(started) if started.phase == "start" && started.checksum == sum && !rerunnable(text) => {
+                // Still running on the server, or visible in the catalog: settled; else named.
+                if let Some(p) = previous.take() {
+                    p.await?;
+                }
+                match crate::doubt::settle(server, text, &qid, options.mutation_timeout).await? {
+                    Some(true) => {
+                        unwritten.push(entry("end", String::new()));
+                        outcome.skipped += 1;
+                        continue;
+                    }
+                    Some(false) => {}
+                    None => {
+                        history.journal_phases(&unwritten).await?;
+                        let text = store_clickhouse::sql::abbreviate(text, 160);
+                        return Err(ApplyError::InDoubt { version, index, query_id: qid, text });
+                    }
+                }
+            }
+            _ => {}
+        }
         let was_in_doubt = journal.get(&index).is_some_and(|e| e.phase == "start" && e.checksum == sum);
-        history.journal_phase(&entry("start", String::new())).await?;
+        if !rerunnable(text) {
+            unwritten.push(entry("start", String::new()));
+        }
+        match previous.take() {
+            Some(p) => {
+                // Both run to the end: a failed write never cancels the other.
+                let (recorded, written) = tokio::join!(p, history.journal_phases(&unwritten));
+                recorded?;
+                written?;
+            }
+            None => history.journal_phases(&unwritten).await?,
+        }
+        unwritten.clear();
         match run(history, text, &qid, options).await {
             // The object the statement in doubt makes appeared after the check: the earlier
             // run made it (its query was still finishing on the server).
@@ -187,7 +241,7 @@ pub async fn apply(
                 tracing::warn!(
                     "V{version} statement {index} in doubt: {e}; the earlier run made it, so it counts as done"
                 );
-                history.journal_phase(&entry("end", String::new())).await?;
+                unwritten.push(entry("end", String::new()));
                 outcome.skipped += 1;
             }
             Ok(hosts) => {
@@ -196,18 +250,30 @@ pub async fn apply(
                     end.hosts = hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
                     outcome.hosts.push((index, hosts));
                 }
-                history.journal_phase(&end).await?;
+                unwritten.push(end);
                 outcome.ran += 1;
             }
             Err(source) => {
-                history.journal_phase(&entry("failed", source.to_string())).await?;
+                unwritten.push(entry("failed", source.to_string()));
+                history.journal_phases(&unwritten).await?;
                 return Err(ApplyError::statement(version, index, text, source));
             }
         }
     }
+    if let Some(p) = previous.take() {
+        p.await?;
+    }
+    // The applied event settles every end; per-host results are kept for the report.
+    unwritten.retain(|e| !e.hosts.is_empty());
+    history.journal_phases(&unwritten).await?;
     outcome.duration = started.elapsed();
-    record(history, migration, Status::Applied, statements.len(), &outcome, options).await?;
-    Ok(outcome)
+    let event = Event {
+        statements: statements.len() as u32,
+        duration: outcome.duration,
+        ..Event::of(migration, Status::Applied, &options.environment)
+    };
+    let history = history.clone();
+    Ok((outcome, Box::pin(async move { history.record(&event).await })))
 }
 
 /// Runs `statements` (a migration's rollback) in order and records the migration as rolled

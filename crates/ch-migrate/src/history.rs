@@ -11,6 +11,7 @@
 
 use crate::validate::Applied;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store_clickhouse::sql::{ident, literal, qualified};
 use store_clickhouse::{ChError, ClickHouse, Statement};
@@ -156,8 +157,17 @@ pub struct History {
     cluster: Option<(String, Duration)>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+/// `n` consecutive sequence numbers for rows written now: milliseconds since the epoch, and
+/// strictly increasing within the process even when several writes fall in one millisecond.
+fn next_seq(n: u64) -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let mut first = now;
+    let _ = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+        first = now.max(last + 1);
+        Some(first + n.max(1) - 1)
+    });
+    first
 }
 
 impl History {
@@ -286,7 +296,7 @@ impl History {
             literal(&by),
             literal(&e.environment),
             literal(&e.note),
-            now_ms()
+            next_seq(1)
         );
         self.server.execute(self.write(sql)).await
     }
@@ -313,19 +323,90 @@ impl History {
 
     /// Records a phase (`start`, `end`, `failed`) of statement `index` of `version`.
     pub async fn journal_phase(&self, entry: &JournalEntry) -> Result<(), ChError> {
+        self.journal_phases(std::slice::from_ref(entry)).await
+    }
+
+    /// Records several phases in one insert (nothing when `entries` is empty), in order: each
+    /// row's `seq` is one more than the one before.
+    pub async fn journal_phases(&self, entries: &[JournalEntry]) -> Result<(), ChError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let seq = next_seq(entries.len() as u64);
+        let rows: Vec<String> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                format!(
+                    "({}, {}, {}, {}, {}, now(), {}, {}, {})",
+                    e.version,
+                    e.index,
+                    literal(&e.checksum),
+                    literal(&e.query_id),
+                    literal(&e.phase),
+                    literal(&e.error),
+                    literal(&e.hosts),
+                    seq + i as u64
+                )
+            })
+            .collect();
         let sql = format!(
-            "INSERT INTO {} (version, statement, checksum, query_id, phase, at, error, hosts, seq) SELECT {}, {}, {}, {}, {}, now(), {}, {}, {}",
+            "INSERT INTO {} (version, statement, checksum, query_id, phase, at, error, hosts, seq) VALUES {}",
             self.journal(),
-            entry.version,
-            entry.index,
-            literal(&entry.checksum),
-            literal(&entry.query_id),
-            literal(&entry.phase),
-            literal(&entry.error),
-            literal(&entry.hosts),
-            now_ms()
+            rows.join(", ")
         );
         self.server.execute(self.write(sql)).await
+    }
+
+    /// [`History::journal_of`] for every version of `versions`, in two queries.
+    pub async fn journals_of(
+        &self,
+        versions: &[u64],
+    ) -> Result<BTreeMap<u64, BTreeMap<u32, JournalEntry>>, ChError> {
+        let mut journals: BTreeMap<u64, BTreeMap<u32, JournalEntry>> = BTreeMap::new();
+        if versions.is_empty() {
+            return Ok(journals);
+        }
+        let list = versions.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        let events = self
+            .server
+            .fetch_rows(self.read(format!(
+                "SELECT version, max(seq) FROM {} WHERE version IN ({list}) GROUP BY version",
+                self.history()
+            )))
+            .await?;
+        let last_event: BTreeMap<u64, u64> = events
+            .iter()
+            .filter(|r| r.len() >= 2)
+            .map(|r| (r[0].parse().unwrap_or(0), r[1].parse().unwrap_or(0)))
+            .collect();
+        let rows = self
+            .server
+            .fetch_rows(self.read(format!(
+                "SELECT version, statement, checksum, query_id, phase, error, hosts, seq FROM {} \
+                 WHERE version IN ({list}) ORDER BY seq",
+                self.journal()
+            )))
+            .await?;
+        for r in rows.iter().filter(|r| r.len() >= 8) {
+            let version: u64 = r[0].parse().unwrap_or(0);
+            let seq: u64 = r[7].parse().unwrap_or(0);
+            if last_event.get(&version).is_some_and(|&last| seq <= last) {
+                continue;
+            }
+            let index = r[1].parse().unwrap_or(0);
+            let entry = JournalEntry {
+                version,
+                index,
+                checksum: r[2].clone(),
+                query_id: r[3].clone(),
+                phase: r[4].clone(),
+                error: r[5].clone(),
+                hosts: r[6].clone(),
+            };
+            journals.entry(version).or_default().insert(index, entry);
+        }
+        Ok(journals)
     }
 
     /// The last recorded phase of each statement of `version` since it was last applied or
@@ -416,6 +497,24 @@ impl History {
                 run.duration_ms = Some(seq.saturating_sub(started));
                 run.error = r[6].clone();
                 run.hosts = r[7].clone();
+            }
+        }
+        // The last statement of an applied migration has no end row: its applied event ends it.
+        let applied = self
+            .server
+            .fetch_rows(self.read(format!(
+                "SELECT version, seq FROM {} WHERE status = 'applied' ORDER BY seq",
+                self.history()
+            )))
+            .await?;
+        for run in runs.iter_mut().filter(|r| r.phase == "start") {
+            let event = applied.iter().filter(|e| e.len() >= 2).find(|e| {
+                e[0].parse::<u64>().ok() == Some(run.version)
+                    && e[1].parse::<u64>().is_ok_and(|s| s > run.seq)
+            });
+            if let Some(seq) = event.and_then(|e| e[1].parse::<u64>().ok()) {
+                run.phase = "end".into();
+                run.duration_ms = Some(seq.saturating_sub(run.seq));
             }
         }
         Ok(runs)

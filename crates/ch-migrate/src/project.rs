@@ -35,7 +35,7 @@ pub fn load_dir(dir: &Path) -> Result<(Vec<Loaded>, Vec<Problem>), std::io::Erro
             Some(FileName::Versioned { .. }) => versioned.push(path),
             Some(FileName::Up { version, name }) => drop(ups.insert((version, name), path)),
             Some(FileName::Down { version, name }) => drop(downs.insert((version, name), path)),
-            Some(FileName::Sections { .. }) => sections.push(path),
+            Some(FileName::Sections { version, name }) => sections.push(((version, name), path)),
             None if name.starts_with('V') && name.ends_with(".sql") && name.contains("__") => {
                 problems.push(Problem {
                     file: path.display().to_string(),
@@ -56,10 +56,23 @@ pub fn load_dir(dir: &Path) -> Result<(Vec<Loaded>, Vec<Problem>), std::io::Erro
             Err(found) => problems.extend(found),
         }
     }
-    for path in sections {
-        let text = std::fs::read_to_string(&path)?;
-        match parse_sections(&display(&path), &text) {
-            Ok(migration) => loaded.push(Loaded { size: text.len() as u64, path, migration }),
+    for (key, path) in &sections {
+        let text = std::fs::read_to_string(path)?;
+        // clickhouse-migrations keeps a rollback beside it as NNN_name.down.sql.
+        let down = downs.get(key).map(std::fs::read_to_string).transpose()?;
+        let parsed = parse_sections(&display(path), &text).map(|mut m| {
+            if let Some(down) = &down {
+                m.rollback = crate::split::split(down);
+                m.checksum = crate::checksum::checksum(&format!("{text}\n-- down\n{down}"));
+            }
+            m
+        });
+        match parsed {
+            Ok(migration) => loaded.push(Loaded {
+                size: (text.len() + down.as_ref().map_or(0, String::len)) as u64,
+                path: path.clone(),
+                migration,
+            }),
             Err(found) => problems.extend(found),
         }
     }
@@ -73,7 +86,7 @@ pub fn load_dir(dir: &Path) -> Result<(Vec<Loaded>, Vec<Problem>), std::io::Erro
         }
     }
     for (key, down_path) in &downs {
-        if !ups.contains_key(key) {
+        if !ups.contains_key(key) && !sections.iter().any(|(k, _)| k == key) {
             problems.push(Problem {
                 file: display(down_path),
                 line: None,
@@ -171,6 +184,8 @@ mod tests {
         std::fs::write(dir.path().join("V3__b.sql"), "-- Version: 3\nSELECT 2;\n").unwrap();
         std::fs::write(dir.path().join("007_c.up.sql"), "SELECT 3").unwrap();
         std::fs::write(dir.path().join("007_c.down.sql"), "SELECT 4").unwrap();
+        std::fs::write(dir.path().join("009_d.sql"), "SELECT 5").unwrap();
+        std::fs::write(dir.path().join("009_d.down.sql"), "SELECT 6").unwrap();
         let (loaded, problems) = load_dir(dir.path()).unwrap();
         assert!(problems.is_empty(), "{problems:?}");
         let b = loaded.iter().find(|l| l.migration.name == "b").unwrap();
@@ -184,7 +199,9 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let versions: Vec<(u64, &str)> =
             after.iter().map(|l| (l.migration.version, l.migration.name.as_str())).collect();
-        assert_eq!(versions, [(3, "a"), (8, "b"), (12, "c")]);
+        assert_eq!(versions, [(3, "a"), (8, "b"), (9, "d"), (12, "c")]);
+        let d = after.iter().find(|l| l.migration.name == "d").unwrap();
+        assert_eq!(d.migration.rollback, ["SELECT 6"], "clickhouse-migrations' .down.sql is its rollback");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("V8__b.sql")).unwrap(),
             "-- Version: 8\nSELECT 2;\n"

@@ -47,6 +47,11 @@ impl ClickHouse {
                 ),
             });
         }
+        tracing::info!(
+            "ON CLUSTER {cluster}: waiting for {} host(s), up to {} s",
+            members.len(),
+            timeout.as_secs()
+        );
         let statement =
             Statement::new(sql).setting("distributed_ddl_task_timeout", timeout.as_secs().max(1).to_string());
         let (text, failure) = match self.fetch_text(statement).await {

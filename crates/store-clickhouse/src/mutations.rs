@@ -61,6 +61,7 @@ impl ClickHouse {
         );
         let started = Instant::now();
         let mut pause = Duration::from_millis(50);
+        let mut reported = Duration::ZERO;
         loop {
             let rows = self.fetch_rows(sql.as_str()).await?;
             let Some(row) = rows.first() else { return Ok(()) };
@@ -79,6 +80,15 @@ impl ClickHouse {
                     timeout.as_secs(),
                     field(1)
                 )));
+            }
+            // A long wait says where it is every ten seconds.
+            if started.elapsed() >= reported + Duration::from_secs(10) {
+                reported = started.elapsed();
+                tracing::info!(
+                    "waiting for mutation {id} on {database}.{table}: {} part(s) to do after {} s",
+                    field(1),
+                    reported.as_secs()
+                );
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));

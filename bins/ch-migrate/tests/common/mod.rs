@@ -11,13 +11,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ch-migrate");
 
 /// A project in `dir` for the test database `db` with migration `files` (name, text).
 pub fn project_with(dir: &Path, db: &TestClickHouse, files: &[(&str, &str)]) {
+    project_at(dir, &db.url, &db.database, files);
+}
+
+/// A project in `dir` for `database` on the server at `url` with migration `files`.
+pub fn project_at(dir: &Path, url: &str, database: &str, files: &[(&str, &str)]) {
     let out = cli::run(cli::command(BIN, dir).arg("init"));
     assert_eq!(out.status.code(), Some(0), "{}", cli::transcript(&out));
-    let port = db.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let port = url.rsplit(':').next().unwrap().trim_end_matches('/');
     let config = dir.join("configs/migration-config.yml");
     let text = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("database: default", &format!("database: {}", db.database))
+        .replace("database: default", &format!("database: {database}"))
         .replace("http_port: 8123", &format!("http_port: {port}"))
         .replace("host: localhost", "host: 127.0.0.1");
     std::fs::write(config, text).unwrap();

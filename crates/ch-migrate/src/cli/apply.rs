@@ -2,7 +2,7 @@
 
 use super::inspect::survey;
 use super::{CliError, connect, files, history_of, lock_of, options, placeholders, problems_error};
-use crate::apply::{ApplyError, Options, apply};
+use crate::apply::{ApplyError, Options, Recording, apply_resuming};
 use crate::config::Resolved;
 use crate::file::Migration;
 use crate::history::History;
@@ -120,6 +120,13 @@ async fn apply_all(
     let mut failure = None;
     let (mut finished, mut running) = (BTreeSet::new(), BTreeSet::new());
     let mut tasks = tokio::task::JoinSet::new();
+    let versions: Vec<u64> = pending.iter().map(|m| m.version).collect();
+    let mut journals = match history.journals_of(&versions).await {
+        Ok(journals) => journals,
+        Err(e) => return (done, Some(e.into())),
+    };
+    // One after the other, each migration's applied event is written while the next one starts.
+    let mut in_flight: Option<Recording> = None;
     loop {
         if failure.is_none() {
             let next = if limit == 1 {
@@ -135,13 +142,30 @@ async fn apply_all(
                 running.insert(m.version);
                 let (history, m, values, options) =
                     (history.clone(), m.clone(), values.clone(), options.clone());
+                let journal = journals.remove(&m.version).unwrap_or_default();
+                let previous = in_flight.take();
+                let pipelined = limit == 1;
                 tasks.spawn(async move {
-                    let outcome = apply(&history, &m, &values, &options).await;
+                    let outcome =
+                        match apply_resuming(&history, &m, &journal, &values, &options, previous).await {
+                            Ok((outcome, recording)) if pipelined => Ok((outcome, Some(recording))),
+                            Ok((outcome, recording)) => {
+                                recording.await.map(|()| (outcome, None)).map_err(ApplyError::from)
+                            }
+                            Err(e) => Err(e),
+                        };
                     (m, outcome)
                 });
             }
         }
-        let Some(joined) = tasks.join_next().await else { break };
+        let Some(joined) = tasks.join_next().await else {
+            if let Some(recording) = in_flight.take()
+                && let Err(e) = recording.await
+            {
+                failure.get_or_insert(e.into());
+            }
+            break;
+        };
         let (m, outcome) = match joined {
             Ok(result) => result,
             Err(panic) => {
@@ -153,7 +177,8 @@ async fn apply_all(
         };
         running.remove(&m.version);
         match outcome {
-            Ok(outcome) => {
+            Ok((outcome, recording)) => {
+                in_flight = recording;
                 finished.insert(m.version);
                 let resumed = if outcome.skipped > 0 {
                     format!(", {} already done", outcome.skipped)

@@ -138,10 +138,19 @@ pub(super) async fn validate_command(config: &Resolved, check_conflicts: bool) -
         }
     }
     if problems.is_empty() {
-        Ok(Outcome::new(exit::OK, format!("{} migration file(s): no problems", loaded.len())))
-    } else {
-        Err(problems_error(&problems))
+        return Ok(Outcome::new(exit::OK, format!("{} migration file(s): no problems", loaded.len()))
+            .with_json(serde_json::json!({ "files": loaded.len(), "problems": [] })));
     }
+    let list: Vec<_> = problems
+        .iter()
+        .map(|p| serde_json::json!({ "file": p.file, "line": p.line, "message": p.message }))
+        .collect();
+    let text = format!(
+        "{}\nfix the files (`ch-migrate resolve` renumbers a conflicting one), or accept an intentional edit with `ch-migrate repair`",
+        problems_error(&problems)
+    );
+    Ok(Outcome::new(exit::DIFFERENT, text)
+        .with_json(serde_json::json!({ "files": loaded.len(), "problems": list })))
 }
 
 pub(super) async fn history(config: &Resolved) -> Result<Outcome, CliError> {

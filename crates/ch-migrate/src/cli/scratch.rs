@@ -4,6 +4,7 @@
 use super::{CliError, connect, files, options, placeholders, problems_error, version_of};
 use crate::apply::{Options, apply};
 use crate::config::Resolved;
+use crate::file::Migration;
 use crate::history::History;
 use crate::project::Loaded;
 use migrate_cli::exit;
@@ -34,11 +35,9 @@ pub(super) async fn schema_of(
     Ok(schema)
 }
 
-pub(super) async fn test_migration(
-    config: &Resolved,
-    migration: &str,
-    rollback: bool,
-) -> Result<Outcome, CliError> {
+/// The project's migrations (refused when any file has a problem) and the one `migration`
+/// names.
+fn named(config: &Resolved, migration: &str) -> Result<(Vec<Loaded>, Migration), CliError> {
     let version = version_of(migration)?;
     let (loaded, problems) = files(config)?;
     if !problems.is_empty() {
@@ -49,6 +48,16 @@ pub(super) async fn test_migration(
         .find(|l| l.migration.version == version)
         .map(|l| l.migration.clone())
         .ok_or_else(|| CliError::Config(format!("no migration file for version {version}")))?;
+    Ok((loaded, target))
+}
+
+pub(super) async fn test_migration(
+    config: &Resolved,
+    migration: &str,
+    rollback: bool,
+) -> Result<Outcome, CliError> {
+    let (loaded, target) = named(config, migration)?;
+    let version = target.version;
     let main = connect(config).await?;
     let scratch_name = format!("ch_migrate_test_{}", uuid::Uuid::new_v4().simple());
     main.execute(format!("CREATE DATABASE {}", store_clickhouse::sql::ident(&scratch_name))).await?;
@@ -113,16 +122,8 @@ pub(super) async fn test_migration(
 /// own figures (rows, bytes, memory) where its query log has them. The scratch database has the
 /// schema but no data: data migrations are profiled on their statements' plan, not their rows.
 pub(super) async fn profile(config: &Resolved, migration: &str) -> Result<Outcome, CliError> {
-    let version = version_of(migration)?;
-    let (loaded, problems) = files(config)?;
-    if !problems.is_empty() {
-        return Err(problems_error(&problems));
-    }
-    let target = loaded
-        .iter()
-        .find(|l| l.migration.version == version)
-        .map(|l| l.migration.clone())
-        .ok_or_else(|| CliError::Config(format!("no migration file for version {version}")))?;
+    let (loaded, target) = named(config, migration)?;
+    let version = target.version;
     let main = connect(config).await?;
     let mut lines = vec![format!("V{} {}", target.version, target.name)];
     let mut json = serde_json::json!({ "version": version, "recorded": [], "measured": [] });

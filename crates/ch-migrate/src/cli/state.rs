@@ -3,11 +3,13 @@
 use super::{CliError, connect, files, history_of, lock_of, placeholders, version_of};
 use crate::adopt::Tool;
 use crate::config::Resolved;
+use crate::history::{Event, Status};
 use crate::validate::Applied;
 use migrate_cli::exit;
 use migrate_cli::startup::Outcome;
 use std::path::Path;
 use std::time::Duration;
+use store_clickhouse::ClickHouse;
 
 pub(super) async fn repair(
     config: &Resolved,
@@ -99,7 +101,30 @@ pub(super) async fn import(config: &Resolved, file: &Path) -> Result<Outcome, Cl
             algorithm: field("algorithm")?,
         });
     }
-    let server = connect(config).await?;
+    let note = format!("imported from {}", file.display());
+    let events: Vec<Event> = incoming
+        .iter()
+        .map(|a| Event {
+            version: a.version,
+            name: a.name.clone(),
+            checksum: a.checksum.clone(),
+            algorithm: a.algorithm.clone(),
+            status: Status::Applied,
+            statements: 0,
+            duration: Duration::ZERO,
+            environment: config.environment.clone().unwrap_or_default(),
+            note: note.clone(),
+        })
+        .collect();
+    let recorded = record_applied(config, connect(config).await?, &events).await?;
+    let text =
+        format!("Recorded {recorded} migration(s) as applied ({} already were)", incoming.len() - recorded);
+    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "recorded": recorded })))
+}
+
+/// Records `events` (all `applied`) whose version is not applied yet, under the lock; returns
+/// how many it recorded.
+async fn record_applied(config: &Resolved, server: ClickHouse, events: &[Event]) -> Result<usize, CliError> {
     let history = history_of(config, server.clone());
     history.ensure().await?;
     let lock = lock_of(config, server);
@@ -107,26 +132,12 @@ pub(super) async fn import(config: &Resolved, file: &Path) -> Result<Outcome, Cl
     let lease = lock.acquire(Duration::from_secs(60)).await?;
     let present: Vec<u64> = history.applied().await?.iter().map(|a| a.version).collect();
     let mut recorded = 0;
-    for a in incoming.iter().filter(|a| !present.contains(&a.version)) {
-        history
-            .record(&crate::history::Event {
-                version: a.version,
-                name: a.name.clone(),
-                checksum: a.checksum.clone(),
-                algorithm: a.algorithm.clone(),
-                status: crate::history::Status::Applied,
-                statements: 0,
-                duration: Duration::ZERO,
-                environment: config.environment.clone().unwrap_or_default(),
-                note: format!("imported from {}", file.display()),
-            })
-            .await?;
+    for event in events.iter().filter(|e| !present.contains(&e.version)) {
+        history.record(event).await?;
         recorded += 1;
     }
     lease.release().await?;
-    let text =
-        format!("Recorded {recorded} migration(s) as applied ({} already were)", incoming.len() - recorded);
-    Ok(Outcome::new(exit::OK, text).with_json(serde_json::json!({ "recorded": recorded })))
+    Ok(recorded)
 }
 
 /// `import --from TOOL`: the versions another tool applied, recorded as ch-migrate's own.
@@ -175,23 +186,16 @@ pub(super) async fn adopt(config: &Resolved, tool: Tool, table: Option<&str>) ->
         count: found.len(),
         list: found.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"),
     })?;
-    let history = history_of(config, server.clone());
-    history.ensure().await?;
-    let lock = lock_of(config, server);
-    lock.ensure().await?;
-    let lease = lock.acquire(Duration::from_secs(60)).await?;
-    let present: Vec<u64> = history.applied().await?.iter().map(|a| a.version).collect();
     let environment = config.environment.clone().unwrap_or_default();
-    let mut recorded = 0;
-    for m in adoption.applied.iter().filter(|m| !present.contains(&m.version)) {
-        let event = crate::history::Event {
+    let events: Vec<Event> = adoption
+        .applied
+        .iter()
+        .map(|m| Event {
             note: format!("imported from {} ({qualified})", tool.name()),
-            ..crate::history::Event::of(m, crate::history::Status::Applied, &environment)
-        };
-        history.record(&event).await?;
-        recorded += 1;
-    }
-    lease.release().await?;
+            ..Event::of(m, Status::Applied, &environment)
+        })
+        .collect();
+    let recorded = record_applied(config, server, &events).await?;
     let mut text = format!(
         "Adopted {}'s state from {qualified}: recorded {recorded} migration(s) as applied ({} already were); nothing ran",
         tool.name(),

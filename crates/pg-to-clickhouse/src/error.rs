@@ -1,0 +1,33 @@
+//! The crate's error.
+
+/// What went wrong, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting has a value it cannot have.
+    #[error("{name}={value:?}: {why}")]
+    Setting {
+        /// The environment variable.
+        name: String,
+        /// Its value as given.
+        value: String,
+        /// What is wrong and what is expected.
+        why: String,
+    },
+    /// The tables file cannot be read or is wrong.
+    #[error("tables file {path}: {why}")]
+    Tables {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A batch cannot move to the stage asked for.
+    #[error("batch {batch}: {why}")]
+    Ledger {
+        /// The batch (dataset, table and key range).
+        batch: String,
+        /// Why not.
+        why: String,
+    },
+}

@@ -1,0 +1,21 @@
+//! The `pg-to-clickhouse` tool's library: archive old PostgreSQL rows into ClickHouse with no
+//! row lost, duplicated or deleted unverified. This part is pure and tested without a server:
+//! [`settings`] reads the seed's `TIMESTORE_POSTGRES_MIGRATION_*` variables, [`tables`] says
+//! which tables move (the seed's three by default, any table with a time column by
+//! configuration), [`plan`] decides where the next batch of a table ends, and [`ledger`] is the
+//! life of a batch from written to cleaned, with the rules that keep deletes exact.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod ledger;
+pub mod plan;
+pub mod schema;
+pub mod settings;
+pub mod tables;
+
+pub use error::Error;
+pub use ledger::{Batch, Stage};
+pub use plan::{Position, cut, horizon};
+pub use settings::Settings;
+pub use tables::{SourceTable, Tables};
