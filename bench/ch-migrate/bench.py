@@ -100,6 +100,10 @@ def curl_script(path, database, generated):
 
 def timed(cmd, cwd=None):
     """Wall seconds and peak RSS (MiB) of one command (a shell loop counts its largest process)."""
+    # The files the previous contender (and its dropped database) wrote are written back
+    # before this one starts, not during it.
+    os.sync()
+    time.sleep(1)
     with tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
@@ -186,6 +190,7 @@ def main():
     medians = {name: median(runs) for name, runs in results.items()}
     for name, (t, rss) in medians.items():
         print(f"| {name} | {t:.2f} s | {statements / t:,.0f} | {rss:.0f} MiB |")
+    print("\nevery run: " + "; ".join(f"{name} " + ", ".join(f"{t:.2f}" for t, _ in runs) for name, runs in results.items()))
     ours, loop, chm_t = medians["ch-migrate"][0], medians["curl loop"][0], medians["clickhouse-migrations"][0]
     print(f"\nch-migrate / curl loop: {ours / loop:.2f}x the raw loop's time (aim: within 1.3x)")
     print(f"clickhouse-migrations / ch-migrate: {chm_t / ours:.2f}x faster (aim: at least 3x)")

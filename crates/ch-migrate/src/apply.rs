@@ -137,50 +137,61 @@ pub async fn apply(
     options: &Options,
 ) -> Result<Outcome, ApplyError> {
     let journal = history.journal_of(migration.version).await?;
-    let (outcome, recording) =
-        apply_resuming(history, migration, &journal, placeholders, options, None).await?;
-    recording.await?;
+    let (outcome, finish) =
+        apply_resuming(history, migration, &journal, placeholders, options, Vec::new()).await?;
+    finish.write(history).await?;
     Ok(outcome)
 }
 
-/// A history write still in flight: the applied event of one migration, written while the
-/// next one records its first statement's start. Await it before relying on the event.
-pub type Recording = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ChError>> + Send>>;
+/// What a migration applied by [`apply_resuming`] still has to write: its last journal rows and
+/// its applied event. Until they are written a crash loses nothing: the journal's earlier rows
+/// say which statements ended, and a rerun records the event without running them again.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    /// Journal rows not yet written (the last statement's end).
+    pub journal: Vec<JournalEntry>,
+    /// The applied event.
+    pub event: Event,
+}
+
+impl Finish {
+    /// Writes the journal rows, then the event.
+    pub async fn write(self, history: &History) -> Result<(), ChError> {
+        history.journal_phases(&self.journal).await?;
+        history.record(&self.event).await
+    }
+}
 
 /// [`apply`] with the migration's journal already read ([`History::journals_of`] reads those of
-/// many migrations at once), in a pipeline: `previous` (the last migration's applied event, still
-/// being written) completes together with this migration's first journal write and before its
-/// first statement runs; this migration's own applied event is returned unawaited.
+/// many migrations at once) and in a sequence: `carried` (the last migration's unwritten journal
+/// rows) goes with this migration's first write, and what this one leaves unwritten is returned
+/// for the next, with its applied event, for the caller to write in a batch ([`Finish`]).
 ///
 /// What is written, and why it is enough: a statement's `start` row goes before it runs (the
-/// mark a crash leaves behind), its `end` row with the next statement's `start` in one insert,
-/// and the last statement's end is the migration's `applied` event. A statement that may simply
-/// run again (`IF NOT EXISTS`, `IF EXISTS`) needs no `start`. So a one-statement migration costs
-/// two writes beside its statement.
+/// mark a crash leaves behind), together with the previous statement's `end`; a statement that
+/// may simply run again (`IF NOT EXISTS`, `IF EXISTS`) needs no `start`. So in a sequence a
+/// one-statement migration costs one write beside its statement.
 pub async fn apply_resuming(
     history: &History,
     migration: &Migration,
     journal: &BTreeMap<u32, JournalEntry>,
     placeholders: &Placeholders,
     options: &Options,
-    previous: Option<Recording>,
-) -> Result<(Outcome, Recording), ApplyError> {
+    carried: Vec<JournalEntry>,
+) -> Result<(Outcome, Finish), ApplyError> {
     let started = Instant::now();
     let version = migration.version;
-    let mut previous = previous;
+    // Rows not yet written: they go with the next write (or to the caller).
+    let mut unwritten = carried;
     let statements = match migration.statements(placeholders) {
         Ok(statements) => statements,
         Err(names) => {
-            if let Some(p) = previous.take() {
-                p.await?;
-            }
+            history.journal_phases(&unwritten).await?;
             return Err(ApplyError::Placeholders { version, names });
         }
     };
     let server = history.server();
     let mut outcome = Outcome::default();
-    // Rows not yet written: they go with the next write, or are implied by the applied event.
-    let mut unwritten: Vec<JournalEntry> = Vec::new();
     for (index, text) in statements.iter().enumerate() {
         let index = index as u32;
         let sum = checksum(text).hex;
@@ -201,20 +212,22 @@ pub async fn apply_resuming(
             }
             Some(started) if started.phase == "start" && started.checksum == sum && !rerunnable(text) => {
                 // Still running on the server, or visible in the catalog: settled; else named.
-                if let Some(p) = previous.take() {
-                    p.await?;
-                }
-                match crate::doubt::settle(server, text, &qid, options.mutation_timeout).await? {
-                    Some(true) => {
+                let settled = crate::doubt::settle(server, text, &qid, options.mutation_timeout).await;
+                match settled {
+                    Ok(Some(true)) => {
                         unwritten.push(entry("end", String::new()));
                         outcome.skipped += 1;
                         continue;
                     }
-                    Some(false) => {}
-                    None => {
+                    Ok(Some(false)) => {}
+                    Ok(None) => {
                         history.journal_phases(&unwritten).await?;
                         let text = store_clickhouse::sql::abbreviate(text, 160);
                         return Err(ApplyError::InDoubt { version, index, query_id: qid, text });
+                    }
+                    Err(e) => {
+                        history.journal_phases(&unwritten).await?;
+                        return Err(e.into());
                     }
                 }
             }
@@ -224,15 +237,7 @@ pub async fn apply_resuming(
         if !rerunnable(text) {
             unwritten.push(entry("start", String::new()));
         }
-        match previous.take() {
-            Some(p) => {
-                // Both run to the end: a failed write never cancels the other.
-                let (recorded, written) = tokio::join!(p, history.journal_phases(&unwritten));
-                recorded?;
-                written?;
-            }
-            None => history.journal_phases(&unwritten).await?,
-        }
+        history.journal_phases(&unwritten).await?;
         unwritten.clear();
         match run(history, text, &qid, options).await {
             // The object the statement in doubt makes appeared after the check: the earlier
@@ -260,20 +265,13 @@ pub async fn apply_resuming(
             }
         }
     }
-    if let Some(p) = previous.take() {
-        p.await?;
-    }
-    // The applied event settles every end; per-host results are kept for the report.
-    unwritten.retain(|e| !e.hosts.is_empty());
-    history.journal_phases(&unwritten).await?;
     outcome.duration = started.elapsed();
     let event = Event {
         statements: statements.len() as u32,
         duration: outcome.duration,
         ..Event::of(migration, Status::Applied, &options.environment)
     };
-    let history = history.clone();
-    Ok((outcome, Box::pin(async move { history.record(&event).await })))
+    Ok((outcome, Finish { journal: unwritten, event }))
 }
 
 /// Runs `statements` (a migration's rollback) in order and records the migration as rolled

@@ -109,9 +109,10 @@ impl Lock {
         };
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {}{} (id String, host String, pid UInt32, since_ms UInt64, expires UInt32, released UInt8) \
-             ENGINE = {engine} ORDER BY (since_ms, id)",
+             ENGINE = {engine} ORDER BY (since_ms, id) {}",
             self.name(),
-            self.on_cluster()
+            self.on_cluster(),
+            crate::history::TOOL_TABLE_SETTINGS
         );
         match &self.cluster {
             Some(cluster) => self.server.on_cluster(&sql, cluster, Duration::from_secs(120)).await.map(drop),

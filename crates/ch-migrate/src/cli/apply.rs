@@ -2,10 +2,11 @@
 
 use super::inspect::survey;
 use super::{CliError, connect, files, history_of, lock_of, options, placeholders, problems_error};
-use crate::apply::{ApplyError, Options, Recording, apply_resuming};
+use crate::apply::{ApplyError, Options, apply_resuming};
 use crate::config::Resolved;
 use crate::file::Migration;
 use crate::history::History;
+use crate::history::{Event, JournalEntry};
 use crate::placeholders::Placeholders;
 use crate::schedule::ready;
 use crate::validate::{Applied, plan};
@@ -125,9 +126,16 @@ async fn apply_all(
         Ok(journals) => journals,
         Err(e) => return (done, Some(e.into())),
     };
-    // One after the other, each migration's applied event is written while the next one starts.
-    let mut in_flight: Option<Recording> = None;
+    // One after the other, a migration's last journal rows go with the next one's first write,
+    // and applied events are written in batches (a crash in between loses nothing: `Finish`).
+    let mut carried: Vec<JournalEntry> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     loop {
+        if events.len() >= EVENTS_PER_WRITE
+            && let Err(e) = write_finished(history, &mut carried, &mut events).await
+        {
+            failure.get_or_insert(e.into());
+        }
         if failure.is_none() {
             let next = if limit == 1 {
                 pending.iter().copied().find(|m| !finished.contains(&m.version)).into_iter().collect()
@@ -143,25 +151,23 @@ async fn apply_all(
                 let (history, m, values, options) =
                     (history.clone(), m.clone(), values.clone(), options.clone());
                 let journal = journals.remove(&m.version).unwrap_or_default();
-                let previous = in_flight.take();
-                let pipelined = limit == 1;
+                let carry = std::mem::take(&mut carried);
+                let in_sequence = limit == 1;
                 tasks.spawn(async move {
-                    let outcome =
-                        match apply_resuming(&history, &m, &journal, &values, &options, previous).await {
-                            Ok((outcome, recording)) if pipelined => Ok((outcome, Some(recording))),
-                            Ok((outcome, recording)) => {
-                                recording.await.map(|()| (outcome, None)).map_err(ApplyError::from)
-                            }
-                            Err(e) => Err(e),
-                        };
+                    let applied = apply_resuming(&history, &m, &journal, &values, &options, carry).await;
+                    let outcome = match applied {
+                        Ok((outcome, finish)) if in_sequence => Ok((outcome, Some(finish))),
+                        Ok((outcome, finish)) => {
+                            finish.write(&history).await.map(|()| (outcome, None)).map_err(ApplyError::from)
+                        }
+                        Err(e) => Err(e),
+                    };
                     (m, outcome)
                 });
             }
         }
         let Some(joined) = tasks.join_next().await else {
-            if let Some(recording) = in_flight.take()
-                && let Err(e) = recording.await
-            {
+            if let Err(e) = write_finished(history, &mut carried, &mut events).await {
                 failure.get_or_insert(e.into());
             }
             break;
@@ -177,8 +183,11 @@ async fn apply_all(
         };
         running.remove(&m.version);
         match outcome {
-            Ok((outcome, recording)) => {
-                in_flight = recording;
+            Ok((outcome, finish)) => {
+                if let Some(finish) = finish {
+                    carried = finish.journal;
+                    events.push(finish.event);
+                }
                 finished.insert(m.version);
                 let resumed = if outcome.skipped > 0 {
                     format!(", {} already done", outcome.skipped)
@@ -205,6 +214,22 @@ async fn apply_all(
         }
     }
     (done, failure)
+}
+
+/// Applied events written in one insert, at most.
+const EVENTS_PER_WRITE: usize = 100;
+
+/// Writes the journal rows and applied events of the migrations finished so far.
+async fn write_finished(
+    history: &History,
+    carried: &mut Vec<JournalEntry>,
+    events: &mut Vec<Event>,
+) -> Result<(), store_clickhouse::ChError> {
+    history.journal_phases(carried).await?;
+    carried.clear();
+    history.record_all(events).await?;
+    events.clear();
+    Ok(())
 }
 
 pub(super) async fn rollback(
