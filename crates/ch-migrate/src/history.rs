@@ -438,30 +438,7 @@ impl History {
     /// The last recorded phase of each statement of `version` since it was last applied or
     /// rolled back, by index.
     pub async fn journal_of(&self, version: u64) -> Result<BTreeMap<u32, JournalEntry>, ChError> {
-        let sql = format!(
-            "SELECT statement, argMax(checksum, seq), argMax(query_id, seq), argMax(phase, seq), argMax(error, seq), argMax(hosts, seq) FROM {} \
-             WHERE version = {version} AND seq > (SELECT max(seq) FROM {} WHERE version = {version}) GROUP BY statement ORDER BY statement",
-            self.journal(),
-            self.history()
-        );
-        let rows = self.server.fetch_rows(self.read(sql)).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| r.len() >= 6)
-            .map(|r| {
-                let index = r[0].parse().unwrap_or(0);
-                let entry = JournalEntry {
-                    version,
-                    index,
-                    checksum: r[1].clone(),
-                    query_id: r[2].clone(),
-                    phase: r[3].clone(),
-                    error: r[4].clone(),
-                    hosts: r[5].clone(),
-                };
-                (index, entry)
-            })
-            .collect())
+        Ok(self.journals_of(&[version]).await?.remove(&version).unwrap_or_default())
     }
 
     /// Every event of the history, oldest first.
