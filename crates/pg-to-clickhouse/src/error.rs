@@ -30,4 +30,12 @@ pub enum Error {
         /// Why not.
         why: String,
     },
+    /// PostgreSQL refused or could not be reached.
+    #[error("PostgreSQL {target}: {source}")]
+    Postgres {
+        /// The server (password masked).
+        target: String,
+        /// What the driver said.
+        source: sqlx::Error,
+    },
 }

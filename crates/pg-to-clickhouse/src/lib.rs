@@ -8,11 +8,13 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod generate;
 pub mod ledger;
 pub mod plan;
 pub mod schema;
 pub mod settings;
 pub mod tables;
+pub mod testdata;
 
 pub use error::Error;
 pub use ledger::{Batch, Stage};
