@@ -59,7 +59,12 @@ impl Failure for Error {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // The seed's switch for debug logging.
+    if std::env::var("TIMESTORE_LOG_LEVEL").is_ok_and(|level| level.eq_ignore_ascii_case("debug")) {
+        args.output.verbose = true;
+        args.output.quiet = false;
+    }
     args.output.tool("generate-test-data", "generate_test_data").run(|_| run(args))
 }
 
