@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod plan;
 pub mod schema;
 pub mod settings;
+pub mod source;
 pub mod tables;
 pub mod testdata;
 
