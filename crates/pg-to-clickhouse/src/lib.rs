@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fingerprint;
 pub mod generate;
 pub mod ledger;
 pub mod plan;
