@@ -16,6 +16,7 @@ pub mod schema;
 pub mod settings;
 pub mod source;
 pub mod tables;
+pub mod target;
 pub mod testdata;
 
 pub use error::Error;

@@ -159,7 +159,10 @@ impl Settings {
             clickhouse_database: identifier("TIMESTORE_CLICKHOUSE_DATABASE", "default")?,
             clickhouse_user: text("TIMESTORE_CLICKHOUSE_USER", "default"),
             clickhouse_password: text("TIMESTORE_CLICKHOUSE_PASSWORD", ""),
-            clickhouse_cluster: get("TIMESTORE_CLICKHOUSE_CLUSTER"),
+            clickhouse_cluster: match get("TIMESTORE_CLICKHOUSE_CLUSTER") {
+                Some(_) => Some(identifier("TIMESTORE_CLICKHOUSE_CLUSTER", "")?),
+                None => None,
+            },
         };
         for (name, url, schemes) in [
             ("TIMESTORE_POSTGRES_URL", &settings.postgres_url, &["postgres://", "postgresql://"][..]),
