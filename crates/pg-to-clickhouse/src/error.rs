@@ -38,4 +38,15 @@ pub enum Error {
         /// What the driver said.
         source: sqlx::Error,
     },
+    /// ClickHouse refused or could not be reached.
+    #[error(transparent)]
+    ClickHouse(#[from] store_clickhouse::ChError),
+    /// Rows could not be written to ClickHouse.
+    #[error("writing to ClickHouse {target}: {message}")]
+    Insert {
+        /// The server and table.
+        target: String,
+        /// What the client said.
+        message: String,
+    },
 }

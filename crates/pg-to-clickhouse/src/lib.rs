@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod copy;
 pub mod error;
 pub mod fingerprint;
 pub mod generate;

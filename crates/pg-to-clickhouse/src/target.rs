@@ -1,7 +1,8 @@
 //! The ClickHouse side: the seed's single `migrated_data` table. Each row keeps its source
 //! table's row as JSON text (`data`), the columns every source has, typed (`dataset_id`, the
 //! row's time in seconds and exactly in microseconds, its key as text), and the seed's
-//! enrichment (`__migrated_at`, `__source_table`, `__dataset_slug`, `__partition_key`).
+//! enrichment (`__migrated_at`, `__source_table`, `__dataset_slug`, `__partition_key`), and the
+//! ledger's id of the batch that wrote it (`__batch`: verifying or clearing a batch selects it).
 //! Partitioned by dataset and source table, as the seed says. On a cluster: a Replicated table
 //! on every host (`<target>_local`) with a Distributed table in front. The cluster's name is an
 //! identifier (checked with the settings).
@@ -11,8 +12,12 @@ use store_clickhouse::sql::{literal, qualified};
 use store_clickhouse::{ChError, ClickHouse};
 
 const COLUMNS: &str = "__migrated_at DateTime, __source_table String, __dataset_slug String, \
-     __partition_key String, dataset_id String, record_time DateTime, record_time_us Int64, \
+     __partition_key String, __batch UInt64, dataset_id String, record_time DateTime, record_time_us Int64, \
      record_key String, data String";
+
+/// The columns a batch writes, in order (RowBinary).
+pub const INSERT_COLUMNS: &str = "__migrated_at, __source_table, __dataset_slug, __partition_key, __batch, \
+     dataset_id, record_time, record_time_us, record_key, data";
 
 const SORTING: &str =
     "PARTITION BY __partition_key ORDER BY (__dataset_slug, __source_table, record_time_us, record_key)";

@@ -10,8 +10,8 @@ async fn server(url: &str, database: &str) -> ClickHouse {
     ClickHouse::connect(ClickHouseConfig::parse(url).unwrap().with_database(database)).await.unwrap()
 }
 
-const ROW: &str = "(__migrated_at, __source_table, __dataset_slug, __partition_key, dataset_id, record_time, record_time_us, record_key, data) \
-     VALUES (now(), 'dataset_access_audit', 'dataset-1', 'dataset-1/dataset_access_audit', 'ds-0001', toDateTime(1700000000), 1700000000000001, '7', '{\"id\":7}')";
+const ROW: &str = "(__migrated_at, __source_table, __dataset_slug, __partition_key, __batch, dataset_id, record_time, record_time_us, record_key, data) \
+     VALUES (now(), 'dataset_access_audit', 'dataset-1', 'dataset-1/dataset_access_audit', 1, 'ds-0001', toDateTime(1700000000), 1700000000000001, '7', '{\"id\":7}')";
 
 #[tokio::test]
 async fn created_once_on_every_engine() {
