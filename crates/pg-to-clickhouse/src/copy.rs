@@ -1,13 +1,13 @@
 //! Moving one planned batch: its rows streamed from PostgreSQL (each as `row_to_json` text with
 //! its dataset, time and key) into the target as RowBinary in pieces of about 1 MiB, tagged
 //! with the batch's ledger id; and the fingerprints of the batch on both sides, computed by
-//! each server over the same JSON text (see [`fingerprint`](crate::fingerprint)).
+//! each server over the same JSON text (see [`fingerprint`]).
 
 use crate::Error;
 use crate::fingerprint;
 use crate::ledger::Content;
 use crate::plan::Position;
-use crate::source::Planned;
+use crate::source::{Planned, key_types};
 use crate::tables::SourceTable;
 use crate::target::{INSERT_COLUMNS, partition_key};
 use bytes::{BufMut, BytesMut};
@@ -66,25 +66,6 @@ fn range(table: &SourceTable, batch: &Planned, types: &[String]) -> (String, Vec
     let upper = bound(&batch.through, &mut binds);
     condition.push_str(&format!(" AND ({columns}) <= ({upper})"));
     (condition, binds)
-}
-
-/// The key columns' types, for casts (the same as the planner used).
-async fn key_types(conn: &mut PgConnection, table: &SourceTable, target: &str) -> Result<Vec<String>, Error> {
-    let mut types = Vec::new();
-    for column in &table.key {
-        let ty: String = sqlx::query(
-            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
-             WHERE a.attrelid = $1::regclass AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
-        )
-        .bind(&table.name)
-        .bind(column)
-        .fetch_one(&mut *conn)
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(|source| Error::Postgres { target: target.into(), source })?;
-        types.push(ty);
-    }
-    Ok(types)
 }
 
 /// Rows and fingerprint of the batch in PostgreSQL (in the caller's snapshot).

@@ -39,7 +39,11 @@ pub async fn oldest_open_transaction(conn: &mut PgConnection, target: &str) -> R
 }
 
 /// The types of `table`'s key columns, as `format_type` writes them (for casts).
-async fn key_types(conn: &mut PgConnection, table: &SourceTable, target: &str) -> Result<Vec<String>, Error> {
+pub(crate) async fn key_types(
+    conn: &mut PgConnection,
+    table: &SourceTable,
+    target: &str,
+) -> Result<Vec<String>, Error> {
     let mut types = Vec::with_capacity(table.key.len());
     for column in &table.key {
         let row = sqlx::query(
