@@ -50,7 +50,12 @@ async fn on_a_cluster_replicated_tables_behind_a_distributed_one() {
         .with_setting("insert_distributed_sync", "1");
     let writer = ClickHouse::connect(config).await.unwrap();
     writer.execute(format!("INSERT INTO {}.migrated_data {ROW}", cluster.database)).await.unwrap();
+    // Replication is asynchronous: each replica fetches the part, then holds the row.
     for node in 0..2 {
+        cluster
+            .execute(node, &format!("SYSTEM SYNC REPLICA {}.migrated_data_local", cluster.database))
+            .await
+            .unwrap();
         let count = cluster
             .execute(node, &format!("SELECT count() FROM {}.migrated_data_local", cluster.database))
             .await
