@@ -16,6 +16,7 @@ pub mod plan;
 pub mod schema;
 pub mod settings;
 pub mod source;
+pub mod state;
 pub mod tables;
 pub mod target;
 pub mod testdata;
