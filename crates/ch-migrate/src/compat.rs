@@ -86,9 +86,7 @@ mod tests {
     use super::*;
 
     fn caps(version: &str, types: &[&str]) -> Capabilities {
-        let mut rows = vec![vec!["version".to_string(), version.to_string()]];
-        rows.extend(types.iter().map(|t| vec!["type".to_string(), t.to_string()]));
-        Capabilities::from_rows(&rows).unwrap()
+        Capabilities::of(version, types).unwrap()
     }
 
     #[test]

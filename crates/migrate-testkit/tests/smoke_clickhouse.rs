@@ -1,15 +1,9 @@
 //! The official `clickhouse` crate against the real server: DDL, typed insert and select.
 
-use clickhouse::{Client, Row};
-use serde::{Deserialize, Serialize};
+mod common;
 
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-struct Bar {
-    symbol: String,
-    ts: i64,
-    close: f64,
-    trades: u32,
-}
+use clickhouse::Client;
+use common::{Bar, load_bars};
 
 fn client(ch: &migrate_testkit::TestClickHouse) -> Client {
     // Validation asks for RowBinaryWithNamesAndTypes, which 18.16 lacks (docs/clickhouse-compat.md).
@@ -20,24 +14,7 @@ fn client(ch: &migrate_testkit::TestClickHouse) -> Client {
 async fn typed_insert_and_select() {
     let ch = migrate_testkit::clickhouse_database().await;
     let client = client(&ch);
-    client
-        .query("CREATE TABLE bars (symbol String, ts Int64, close Float64, trades UInt32) ENGINE = MergeTree ORDER BY (symbol, ts)")
-        .execute()
-        .await
-        .unwrap();
-    let rows: Vec<Bar> = (0..1000)
-        .map(|i| Bar {
-            symbol: format!("SYM{}", i % 7),
-            ts: 1_700_000_000_000 + i,
-            close: i as f64 / 4.0,
-            trades: i as u32,
-        })
-        .collect();
-    let mut insert = client.insert::<Bar>("bars").await.unwrap();
-    for row in &rows {
-        insert.write(row).await.unwrap();
-    }
-    insert.end().await.unwrap();
+    let rows = load_bars(&client, 1000).await;
 
     let count: u64 = client.query("SELECT count() FROM bars").fetch_one().await.unwrap();
     assert_eq!(count, 1000);

@@ -3,40 +3,17 @@
 //! RowBinaryWithNamesAndTypes, LZ4 inserts, LZ4-framed responses), server-side parameters,
 //! errors with the server's codes and HTTP statuses, and the identity header.
 
-use clickhouse::{Client, Row};
-use migrate_testkit::{Engine, clickhouse_database_at, clickhouse_database_on};
-use serde::{Deserialize, Serialize};
+mod common;
 
-#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
-struct Bar {
-    symbol: String,
-    ts: i64,
-    close: f64,
-    trades: u32,
-}
+use clickhouse::Client;
+use common::{Bar, load_bars};
+use migrate_testkit::{Engine, clickhouse_database_at, clickhouse_database_on};
 
 #[tokio::test]
 async fn the_crate_works_with_its_defaults() {
     let ch = clickhouse_database_on(Engine::Modern).await;
     let client = Client::default().with_url(&ch.url).with_database(&ch.database);
-    client
-        .query("CREATE TABLE bars (symbol String, ts Int64, close Float64, trades UInt32) ENGINE = MergeTree ORDER BY (symbol, ts)")
-        .execute()
-        .await
-        .unwrap();
-    let rows: Vec<Bar> = (0..20_000)
-        .map(|i| Bar {
-            symbol: format!("SYM{}", i % 7),
-            ts: 1_700_000_000_000 + i,
-            close: i as f64 / 4.0,
-            trades: i as u32,
-        })
-        .collect();
-    let mut insert = client.insert::<Bar>("bars").await.unwrap();
-    for row in &rows {
-        insert.write(row).await.unwrap();
-    }
-    insert.end().await.unwrap();
+    let rows = load_bars(&client, 20_000).await;
 
     let got: Vec<Bar> = client.query("SELECT ?fields FROM bars ORDER BY ts").fetch_all().await.unwrap();
     assert_eq!(got, rows);

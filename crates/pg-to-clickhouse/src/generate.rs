@@ -70,6 +70,11 @@ pub fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> Result<Outcome, Error> {
     let settings = Settings::from_env()?;
+    // Whatever prints them, log lines show these as ****.
+    migrate_cli::secrets::add_secret(&settings.clickhouse_password);
+    if let Some(password) = url_password(&settings.postgres_url) {
+        migrate_cli::secrets::add_secret(password);
+    }
     let options = Options {
         records: args.records,
         datasets: args.datasets,
@@ -106,4 +111,11 @@ async fn run(args: Args) -> Result<Outcome, Error> {
         json.push(serde_json::json!({ "table": table, "added": added, "rows": rows, "older_than_cutoff": old, "sharing_a_timestamp": shared }));
     }
     Ok(Outcome::new(exit::OK, lines.join("\n")).with_json(serde_json::json!({ "tables": json })))
+}
+
+/// The password of a `scheme://user:password@host/…` URL.
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    authority.rsplit_once('@')?.0.split_once(':').map(|(_, password)| password)
 }

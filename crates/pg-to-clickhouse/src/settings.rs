@@ -3,6 +3,7 @@
 //! unknown boolean or a table name that is no identifier is an error naming the variable.
 
 use crate::Error;
+pub use migrate_cli::secrets::mask_url;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,19 +76,6 @@ impl std::fmt::Debug for Settings {
             .field("clickhouse_password", &if self.clickhouse_password.is_empty() { "" } else { "****" })
             .field("clickhouse_cluster", &self.clickhouse_cluster)
             .finish()
-    }
-}
-
-/// `url` with the password between `:` and `@` of its authority replaced by `****`.
-pub fn mask_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:****@{host}{path}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
     }
 }
 

@@ -148,6 +148,15 @@ impl Capabilities {
         ]
     }
 
+    /// The capabilities of a server of `version` (`18.16.1`) with these type families and
+    /// nothing else probed: how tests and offline checks describe a server they do not have.
+    /// `None` when `version` is not a version.
+    pub fn of(version: &str, types: &[&str]) -> Option<Capabilities> {
+        let mut rows = vec![vec!["version".to_string(), version.to_string()]];
+        rows.extend(types.iter().map(|t| vec!["type".to_string(), t.to_string()]));
+        Capabilities::from_rows(&rows)
+    }
+
     /// Builds the capabilities from the probe's rows (`kind`, values…): how `connect` makes
     /// them, and how tests describe a server they do not have (`["version", "18.16.1"]`,
     /// `["type", "DateTime64"]`, `["setting", "mutations_sync"]`…). `None` without a version.

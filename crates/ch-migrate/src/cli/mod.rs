@@ -346,6 +346,8 @@ async fn run(args: Args) -> Result<Outcome, CliError> {
         ));
     }
     let config = load(&args.config, args.env.as_deref(), |v| std::env::var(v).ok())?;
+    // Whatever prints it, log lines show the password as ****.
+    migrate_cli::secrets::add_secret(&config.password);
     for note in &config.notes {
         info!("{note}");
     }
