@@ -502,24 +502,6 @@ impl History {
                 run.hosts = r[7].clone();
             }
         }
-        // The last statement of an applied migration has no end row: its applied event ends it.
-        let applied = self
-            .server
-            .fetch_rows(self.read(format!(
-                "SELECT version, seq FROM {} WHERE status = 'applied' ORDER BY seq",
-                self.history()
-            )))
-            .await?;
-        for run in runs.iter_mut().filter(|r| r.phase == "start") {
-            let event = applied.iter().filter(|e| e.len() >= 2).find(|e| {
-                e[0].parse::<u64>().ok() == Some(run.version)
-                    && e[1].parse::<u64>().is_ok_and(|s| s > run.seq)
-            });
-            if let Some(seq) = event.and_then(|e| e[1].parse::<u64>().ok()) {
-                run.phase = "end".into();
-                run.duration_ms = Some(seq.saturating_sub(run.seq));
-            }
-        }
         Ok(runs)
     }
 }
